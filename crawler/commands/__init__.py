@@ -1,0 +1,1 @@
+"""Project commands: one Scrapy command per module (``scrapy <module name>``)."""

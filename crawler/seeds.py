@@ -1,0 +1,130 @@
+"""Read seed files: plain-text articles (and, through READERS, other kinds).
+
+A text seed is UTF-8 text. It may begin with header lines (``URL:``, ``Site:``,
+``Published:``, ``Author:``, ``Title:``) and a blank line; then an optional
+headline (one short line with no final full stop, followed by a blank line);
+then the paragraphs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from crawler.items import ArticleItem
+
+
+class SeedError(ValueError):
+    """A seed file cannot be used; the message says why."""
+
+
+HEADER = re.compile(r"^(?P<key>URL|Site|Published|Author|Title)\s*:\s*(?P<value>\S.*?)\s*$", re.IGNORECASE)
+HEADLINE_MAX_CHARS = 200
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, or :class:`SeedError` for missing, empty or too large files."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SeedError(f"cannot read: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise SeedError("empty file")
+    if size > max_bytes:
+        raise SeedError(f"too large: {size} bytes, over SEEDS_MAX_BYTES={max_bytes}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SeedError(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text (a BOM is allowed), or :class:`SeedError` for binary or other encodings."""
+    if b"\x00" in data:
+        raise SeedError("binary file (contains NUL bytes), not a text seed")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SeedError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from exc
+    if not text.strip():
+        raise SeedError("empty file (whitespace only)")
+    return text
+
+
+def parse_text_seed(text: str, name: str) -> ArticleItem:
+    """Split a text seed into headers, headline and body (see the module docstring)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    headers: dict[str, str] = {}
+    while lines and (match := HEADER.match(lines[0])):
+        headers[match["key"].lower()] = match["value"]
+        lines.pop(0)
+    if headers and "url" in headers and not headers["url"].startswith(("http://", "https://")):
+        raise SeedError(f"URL header must start with http:// or https://, got {headers['url']!r}")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    title = headers.get("title")
+    if (
+        not title
+        and len(lines) > 2
+        and not lines[1].strip()
+        and len(lines[0].strip()) <= HEADLINE_MAX_CHARS
+        and not lines[0].strip().endswith((".", "!", "?", "…", ":", ";"))
+    ):
+        title = lines[0].strip()
+        lines = lines[2:]
+    body = "\n".join(lines).strip()
+    if not body:
+        raise SeedError("no body text")
+    url = headers.get("url") or f"seed:{name}"
+    site = headers.get("site") or (urlsplit(url).hostname or "").removeprefix("www.") or None
+    return ArticleItem(
+        url=url,
+        via="seed",
+        site=site,
+        text=body,
+        title=title,
+        author=headers.get("author"),
+        published=headers.get("published"),
+    )
+
+
+def read_text_seed(path: Path, max_bytes: int) -> ArticleItem:
+    return parse_text_seed(decode_text(read_bytes(path, max_bytes)), path.name)
+
+
+# File suffix -> reader. Other sources (saved pages) register theirs here.
+READERS: dict[str, Callable[[Path, int], ArticleItem]] = {".txt": read_text_seed}
+
+
+def reader_for(path: Path) -> Callable[[Path, int], ArticleItem] | None:
+    name = path.name.lower()
+    for suffix in sorted(READERS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return READERS[suffix]
+    return None
+
+
+def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named, and the readable files inside folders named (recursively, sorted, no hidden files)."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path)
+                if child.is_file() and not any(p.startswith(".") for p in relative.parts) and reader_for(child):
+                    yield child
+        else:
+            yield path
+
+
+def read_seed(path: Path, max_bytes: int) -> ArticleItem:
+    """The item for one seed file, or :class:`SeedError` saying why not."""
+    if not path.exists():
+        raise SeedError("no such file or folder")
+    reader = reader_for(path)
+    if reader is None:
+        raise SeedError(f"unsupported file type; expected one of: {', '.join(sorted(READERS))}")
+    return reader(path, max_bytes)

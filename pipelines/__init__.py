@@ -1,0 +1,1 @@
+"""Item pipeline stages: extract, normalize, dedupe, store (see crawler/settings.py)."""

@@ -1,0 +1,86 @@
+"""The database schema, created and upgraded by sqlite-utils migrations.
+
+Each migration is applied once per database, in order, inside a transaction.
+Never edit an applied migration: add a new one below it.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("news")
+
+# Tokenizer for the search index: case-folding and diacritic-stripping (mode 2
+# handles the stacked marks of Vietnamese, ệ ở ữ ...). unicode61 keeps đ apart
+# from d, so the index also holds a folded copy of title and text (see
+# vietnamese.fold) and a query without accents matches that copy.
+FTS_TOKENIZER = "unicode61 remove_diacritics 2"
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["articles"].create(
+        {
+            "id": int,
+            "content_hash": str,
+            "url": str,
+            "site": str,
+            "title": str,
+            "author": str,
+            "published": str,
+            "modified": str,
+            "description": str,
+            "category": str,
+            "tags": str,
+            "image": str,
+            "language": str,
+            "word_count": int,
+            "text": str,
+            "first_seen": str,
+            "updated": str,
+        },
+        pk="id",
+        not_null={"content_hash", "url", "text", "first_seen"},
+    )
+    db["articles"].create_index(["content_hash"], unique=True)
+    db["articles"].create_index(["published"])
+    db["articles"].create_index(["site", "published"])
+    db["article_urls"].create(
+        {"url": str, "article_id": int, "first_seen": str, "via": str},
+        pk="url",
+        not_null={"article_id", "first_seen"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_urls"].create_index(["article_id"])
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "command": str,
+            "site": str,
+            "started": str,
+            "finished": str,
+            "status": str,
+            "new": int,
+            "duplicate": int,
+            "unchanged": int,
+            "updated": int,
+            "failed": int,
+        },
+        pk="id",
+        not_null={"command", "started", "status"},
+    )
+    db["failures"].create(
+        {"id": int, "run_id": int, "url": str, "stage": str, "reason": str, "at": str},
+        pk="id",
+        not_null={"url", "reason", "at"},
+        foreign_keys=[("run_id", "crawl_runs", "id")],
+    )
+    db["failures"].create_index(["url"])
+    # A standalone FTS5 table (rowid = articles.id), written by the store in the
+    # same transaction as the article: sqlite-utils' enable_fts() can only index
+    # existing columns, and the folded copies are not columns of articles.
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING fts5("
+        f"title, text, title_folded, text_folded, tokenize='{FTS_TOKENIZER}')"
+    )

@@ -1,0 +1,238 @@
+"""The SQLite store: one file, written through sqlite-utils, in batches.
+
+:class:`NewsStore` is the only writer. Every write joins one open transaction
+that is committed when ``STORE_BATCH_SIZE`` articles are pending, when
+``STORE_COMMIT_SECONDS`` have passed, and on close; an article, its URL and its
+search-index row always land together, so a crash or kill loses at most the
+uncommitted batch and never leaves half an article.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from sqlite_utils import Database
+
+from pipelines import schema
+from pipelines.vietnamese import fold
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_COLUMNS = (
+    "content_hash", "url", "site", "title", "author", "published", "modified", "description",
+    "category", "tags", "image", "language", "word_count", "text",
+)
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 in UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def database_path(settings: Any) -> Path:
+    """The database file: setting ``NEWS_DB`` (the environment variable overrides the default)."""
+    path = settings.get("NEWS_DB")
+    if not path:
+        raise NotConfigured("NEWS_DB is empty: set it to the SQLite file to write, e.g. data/news.db")
+    return Path(path)
+
+
+class NewsStore:
+    """The news database: articles, their URLs, runs, failures and the search index."""
+
+    def __init__(self, db: Database, batch_size: int = 100, commit_seconds: float = 2.0) -> None:
+        self.db = db
+        self.batch_size = batch_size
+        self.commit_seconds = commit_seconds
+        self.pending = 0
+        self.batch_started = 0.0
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = Database(path)
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.enable_wal()
+            schema.migrations.apply(db)
+        except sqlite3.DatabaseError as exc:
+            raise NotConfigured(f"NEWS_DB={path} is not a usable SQLite database: {exc}") from exc
+        return cls(db, **options)
+
+    # --- transactions ---------------------------------------------------------
+
+    def _write(self) -> None:
+        """Join the open batch transaction, opening one if needed."""
+        if not self.db.conn.in_transaction:
+            # IMMEDIATE: take the write lock now, so that a second writer (another
+            # crawl process) waits on busy_timeout instead of failing mid-batch.
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            self.batch_started = time.monotonic()
+
+    def article_written(self) -> None:
+        """Count one article in the batch; commit when the batch is full or old."""
+        self.pending += 1
+        if self.pending >= self.batch_size or time.monotonic() - self.batch_started >= self.commit_seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("COMMIT")
+        self.pending = 0
+
+    def close(self) -> None:
+        self.commit()
+        self.db.close()
+
+    # --- reads ------------------------------------------------------------------
+
+    def article_id_for_hash(self, content_hash: str) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ?", [content_hash]).fetchone()
+        return row[0] if row else None
+
+    def article_for_url(self, url: str) -> dict[str, Any] | None:
+        """The article that ``url`` (its own URL or an alias) led to."""
+        cursor = self.db.execute(
+            "SELECT a.id, a.content_hash FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
+            [url],
+        )
+        row = cursor.fetchone()
+        return {"id": row[0], "content_hash": row[1]} if row else None
+
+    def knows_url(self, url: str) -> bool:
+        return self.db.execute("SELECT 1 FROM article_urls WHERE url = ?", [url]).fetchone() is not None
+
+    # --- writes -----------------------------------------------------------------
+
+    def add_article(self, item: Any) -> int:
+        """Insert a new article with its URL, aliases and search row; return its id."""
+        adapter = ItemAdapter(item)
+        now = utc_now()
+        row = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
+        row.update(first_seen=now, updated=now)
+        self._write()
+        article_id = self.db["articles"].insert(row).last_pk
+        self._index(article_id, row["title"], row["text"])
+        via = adapter.get("via") or "crawl"
+        for url in [row["url"], *adapter.get("aliases", [])]:
+            self.add_url(url, article_id, via)
+        self.article_written()
+        return int(article_id)
+
+    def update_article(self, article_id: int, item: Any) -> None:
+        """Replace an article's content after its page changed (same URL, new text)."""
+        adapter = ItemAdapter(item)
+        row = {column: adapter.get(column) for column in ARTICLE_COLUMNS if column != "url"}
+        row["updated"] = utc_now()
+        self._write()
+        self.db["articles"].update(article_id, row)
+        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        self._index(article_id, row["title"], row["text"])
+        self.article_written()
+
+    def add_url(self, url: str, article_id: int, via: str) -> bool:
+        """Record ``url`` as leading to ``article_id``; False when it was known already."""
+        self._write()
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO article_urls (url, article_id, first_seen, via) VALUES (?, ?, ?, ?)",
+            [url, article_id, utc_now(), via],
+        )
+        return cursor.rowcount > 0
+
+    def _index(self, article_id: int, title: str | None, text: str | None) -> None:
+        title, text = title or "", text or ""
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, text, title_folded, text_folded) VALUES (?, ?, ?, ?, ?)",
+            [article_id, title, text, fold(title), fold(text)],
+        )
+
+    def record_failure(self, url: str, reason: str, stage: str, run_id: int | None = None) -> None:
+        """Keep a failed page or file with its reason, for the user to browse."""
+        self._write()
+        self.db["failures"].insert(
+            {"run_id": run_id, "url": url, "stage": stage, "reason": reason, "at": utc_now()}
+        )
+        self.commit()
+
+    def start_run(self, command: str, site: str | None = None) -> int:
+        self.commit()
+        run_id = self.db["crawl_runs"].insert(
+            {"command": command, "site": site, "started": utc_now(), "status": "running"}
+        ).last_pk
+        return int(run_id)
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, int]) -> None:
+        self.commit()
+        self.db["crawl_runs"].update(run_id, {"finished": utc_now(), "status": status, **counts}, alter=True)
+
+
+def store_for(crawler: Crawler) -> NewsStore:
+    """The crawler's one :class:`NewsStore`, opened on first use, closed when the spider closes.
+
+    Reads ``NEWS_DB``, ``STORE_BATCH_SIZE`` and ``STORE_COMMIT_SECONDS``.
+    """
+    store: NewsStore | None = getattr(crawler, "news_store", None)
+    if store is None:
+        settings = crawler.settings
+        store = NewsStore.open(
+            database_path(settings),
+            batch_size=settings.getint("STORE_BATCH_SIZE", 100),
+            commit_seconds=settings.getfloat("STORE_COMMIT_SECONDS", 2.0),
+        )
+        crawler.news_store = store  # type: ignore[attr-defined]
+        # Connected after the pipelines' close_spider, so every stage has flushed.
+        crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
+    return store
+
+
+class StorePipeline:
+    """Write new articles and changed pages. Settings: ``STORE_ENABLED`` plus those of :func:`store_for`."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.store = store_for(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        if not crawler.settings.getbool("STORE_ENABLED", True):
+            raise NotConfigured("STORE_ENABLED is off")
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        stats = self.crawler.stats
+        if adapter.get("article_id"):  # dedupe found the page changed under a known URL
+            self.store.update_article(adapter["article_id"], item)
+            stats.inc_value("store/updated")
+        else:
+            adapter["article_id"] = self.store.add_article(item)
+            stats.inc_value("store/new")
+            logger.debug("Stored article %s from %s", adapter["article_id"], adapter["url"])
+        return item
+
+    def close_spider(self) -> None:
+        self.store.commit()
+
+
+def report_failure(crawler: Crawler, url: str, stage: str, reason: str) -> None:
+    """Record a page or file that could not become an article, and count it.
+
+    Stats: ``failures/count`` and ``failures/<stage>``.
+    """
+    crawler.stats.inc_value("failures/count")
+    crawler.stats.inc_value(f"failures/{stage}")
+    store_for(crawler).record_failure(url, reason, stage, getattr(crawler, "news_run_id", None))

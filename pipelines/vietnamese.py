@@ -1,0 +1,242 @@
+"""Vietnamese text rules as data plus small pure functions.
+
+Shared by the extract and normalize stages and testable without Scrapy. A new
+site's boilerplate is one more :class:`Rule` in :data:`BOILERPLATE_RULES`; every
+rule carries a real example that the tests check it removes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = [
+    "BOILERPLATE_RULES",
+    "Rule",
+    "clean_line",
+    "detect_language",
+    "extract_byline",
+    "fold",
+    "lead_title",
+    "proper_case",
+    "remove_boilerplate",
+    "split_paragraphs",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One piece of boilerplate.
+
+    ``scope="line"`` drops a whole line that matches ``pattern`` from start to
+    end (case-insensitive); ``scope="token"`` deletes the match wherever it
+    stands inside a line. ``example`` is real text the rule was written for.
+    """
+
+    name: str
+    pattern: str
+    example: str
+    scope: str = "line"
+
+    def compiled(self) -> re.Pattern[str]:
+        if self.scope == "token":
+            return re.compile(self.pattern, re.IGNORECASE)
+        return re.compile(r"^\s*(?:" + self.pattern + r")\s*$", re.IGNORECASE)
+
+
+BOILERPLATE_RULES: tuple[Rule, ...] = (
+    # qdnd.vn: text of the image alignment toolbar, left in front of captions.
+    Rule("qdnd-image-toolbar", r"\bleftcenterrightdel\b", "leftcenterrightdel", "token"),
+    # WordPress kk-star-ratings / wp-postratings widgets.
+    Rule("wp-rate-this-post", r"Rate this post", "Rate this post"),
+    Rule("wp-ratings-none", r"\(?No Ratings Yet\)?|\(?Noch keine Bewertungen\)?", "(No Ratings Yet)"),
+    Rule("wp-ratings-votes", r"\[?Tổng:\s*\d+\s+Trung bình:\s*[\d.,]+\]?", "[Tổng: 0 Trung bình: 0]"),
+    # WordPress comment forms.
+    Rule("wp-leave-reply", r"Leave a (?:Reply|Comment)(?: Cancel reply)?", "Leave a Reply"),
+    Rule(
+        "wp-email-notice",
+        r"Your email address will not be published\.?(?:\s*Required fields are marked \*)?",
+        "Your email address will not be published. Required fields are marked *",
+    ),
+    Rule("wp-required-fields", r"Required fields are marked \*", "Required fields are marked *"),
+    Rule("wp-comment-fields", r"(?:Comment|Name|Email|Website)\s*\*?", "Email *"),
+    Rule(
+        "wp-save-my-name",
+        r"Save my name, email, and website in this browser for the next time I comment\.?",
+        "Save my name, email, and website in this browser for the next time I comment.",
+    ),
+    Rule("wp-post-comment", r"Post Comment", "Post Comment"),
+    Rule("vi-comment-form", r"Để lại (?:một )?(?:bình luận|phản hồi)", "Để lại một bình luận"),
+    Rule(
+        "vi-email-notice",
+        r"Email của bạn sẽ không được hiển thị công khai\.?(?:\s*Các trường bắt buộc được đánh dấu \*)?",
+        "Email của bạn sẽ không được hiển thị công khai. Các trường bắt buộc được đánh dấu *",
+    ),
+    # Share prompts and cookie banners.
+    Rule("share-prompt", r"(?:Share this|Share|Chia sẻ(?: bài viết)?(?: này)?)\s*:?", "Chia sẻ bài viết:"),
+    Rule("share-buttons", r"(?:(?:Facebook|Twitter|Zalo|Email|Print|In bài)\s*){2,}", "Facebook Twitter Zalo"),
+    Rule(
+        "cookie-banner-en",
+        r"(?:This|Our) (?:web)?site uses cookies\b.*",
+        "This website uses cookies to improve your experience. Accept",
+    ),
+    Rule(
+        "cookie-banner-vi",
+        r"(?:Trang web|Website) này sử dụng cookie\b.*",
+        "Website này sử dụng cookie để nâng cao trải nghiệm của bạn.",
+    ),
+)
+
+_LINE_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "line")
+_TOKEN_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "token")
+
+# Zero-width characters, the BOM, soft hyphen and C0/C1 controls except newline and tab.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[^\S\n]+")
+
+
+def clean_line(line: str) -> str:
+    """NFC, no invisible or control characters, single spaces, stripped."""
+    line = unicodedata.normalize("NFC", line)
+    line = _INVISIBLE.sub("", line)
+    line = _CONTROL.sub(" ", line)
+    return _SPACES.sub(" ", line).strip()
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Cleaned, non-empty lines of ``text`` (any line ending)."""
+    lines = (clean_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return [line for line in lines if line]
+
+
+def remove_boilerplate(paragraphs: list[str]) -> list[str]:
+    """Drop boilerplate lines and tokens (:data:`BOILERPLATE_RULES`)."""
+    kept = []
+    for paragraph in paragraphs:
+        for token in _TOKEN_RULES:
+            paragraph = token.sub(" ", paragraph)
+        paragraph = clean_line(paragraph)
+        if paragraph and not any(rule.match(paragraph) for rule in _LINE_RULES):
+            kept.append(paragraph)
+    return kept
+
+
+# --- Bylines -----------------------------------------------------------------
+
+_UPPER_WORD = r"[A-ZÀ-ỸĐ][A-ZÀ-ỸĐ'’.-]*"
+_NAME_CAPS = rf"{_UPPER_WORD}(?:\s+{_UPPER_WORD}){{1,5}}"
+_NAME_TITLE = r"[A-ZÀ-ỸĐ][a-zà-ỹđ]+(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,5}"
+
+# "Tin, ảnh: SƠN BÌNH", "Bài và ảnh: Minh Anh", "Tin: HỒNG PHÚC": credit lines naming
+# the reporters. Several names may follow, joined by "," "và" or "-".
+CREDIT_LINE = re.compile(
+    r"^(?:Tin|Bài|Bài viết|Tin và ảnh|Bài và ảnh|Tin, ảnh|Bài, ảnh|Tin - ảnh|Bài - ảnh|Video|Nhóm PV|PV|"
+    r"Nhóm phóng viên|Phóng viên|Thực hiện)\s*:\s*(?P<names>.+?)\.?$",
+    re.IGNORECASE,
+)
+# Ranks and honorifics that come before a name in a signature; not part of the name.
+RANKS = (
+    "Đại tướng", "Thượng tướng", "Trung tướng", "Thiếu tướng", "Chuẩn đô đốc", "Phó đô đốc", "Đô đốc",
+    "Đại tá", "Thượng tá", "Trung tá", "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy",
+    "Đồng chí", "GS.TS", "PGS.TS", "GS", "PGS", "TS", "ThS", "CN", "Nhà báo", "Nhà văn", "Luật sư",
+    "Bác sĩ", "BS", "Ông", "Bà",
+)
+_RANK = "|".join(re.escape(rank) for rank in sorted(RANKS, key=len, reverse=True))
+# "Trung tướng TRẦN DUY HƯNG, Bí thư Đảng ủy, Chính ủy Tổng cục Kỹ thuật": an
+# upper-case name, optionally after ranks, optionally followed by posts.
+SIGNATURE_LINE = re.compile(
+    rf"^(?:(?:{_RANK})\.?,?\s+)*(?P<name>{_NAME_CAPS})(?:\s*[,(-]\s*(?P<posts>.+))?$"
+)
+# Photo credits are not authors.
+PHOTO_CREDIT = re.compile(r"^(?:Ảnh|Đồ họa|Đồ hoạ|Video|Clip|Nguồn)\s*:", re.IGNORECASE)
+_NAME_SPLIT = re.compile(r"\s*(?:,|;|\s-\s|\bvà\b|&)\s*")
+
+
+def proper_case(name: str) -> str:
+    """``SƠN BÌNH`` -> ``Sơn Bình`` (each syllable capitalised, Vietnamese-aware)."""
+    name = unicodedata.normalize("NFC", name)
+    return " ".join(word[:1].upper() + word[1:].lower() for word in name.split())
+
+
+def _looks_like_name(words: str) -> bool:
+    parts = words.split()
+    return 2 <= len(parts) <= 6 and all(len(p) <= 8 for p in parts) and not any(ch.isdigit() for ch in words)
+
+
+def _credit_names(names: str) -> list[str]:
+    people = []
+    for part in _NAME_SPLIT.split(names):
+        part = part.strip(" .")
+        if part and _looks_like_name(part):
+            people.append(proper_case(part))
+    return people
+
+
+def extract_byline(paragraphs: list[str]) -> tuple[list[str], str | None]:
+    """Take a trailing credit or signature line out of the body.
+
+    Returns the remaining paragraphs and the author (``"A, B"`` for several
+    people), or the paragraphs unchanged and ``None``.
+    """
+    if not paragraphs:
+        return paragraphs, None
+    last = paragraphs[-1]
+    if len(last) > 160 or PHOTO_CREDIT.match(last):
+        return paragraphs, None
+    credit = CREDIT_LINE.match(last)
+    if credit:
+        people = _credit_names(credit.group("names"))
+        if people:
+            return paragraphs[:-1], ", ".join(people)
+    signature = SIGNATURE_LINE.match(last)
+    if signature and _looks_like_name(signature.group("name")):
+        posts = signature.group("posts") or ""
+        # A bare upper-case line is only a name when short; with posts after a
+        # comma it must not end like a sentence.
+        if not posts or not posts.rstrip().endswith((".", "!", "?")):
+            return paragraphs[:-1], proper_case(signature.group("name"))
+    return paragraphs, None
+
+
+# --- Titles, search folding, language -------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÀ-ỸĐ\"“])")
+
+
+def lead_title(paragraphs: list[str], limit: int = 120) -> str:
+    """A title from the lead sentence, cut at a word boundary within ``limit``."""
+    if not paragraphs:
+        return ""
+    sentence = _SENTENCE_END.split(paragraphs[0], maxsplit=1)[0].rstrip(" .")
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit + 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"
+
+
+def fold(text: str) -> str:
+    """Lower-case text without diacritics, with đ/Đ as d: the search form.
+
+    >>> fold("Đảng ủy Tổng cục Kỹ thuật")
+    'dang uy tong cuc ky thuat'
+    """
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped).lower()
+
+
+# Letters that occur in Vietnamese and in almost no other Latin-script language.
+_VI_LETTERS = set("ăâđêôơưĂÂĐÊÔƠƯ") | {
+    chr(c) for c in range(0x1EA0, 0x1EFA)  # Latin Extended Additional: ạ ả ấ ... ỹ
+}
+
+
+def detect_language(text: str) -> str | None:
+    """``"vi"`` when enough words carry Vietnamese letters, else ``None``."""
+    words = text.split()[:400]
+    if len(words) < 5:
+        return None
+    marked = sum(1 for word in words if any(ch in _VI_LETTERS for ch in word))
+    return "vi" if marked / len(words) >= 0.15 else None

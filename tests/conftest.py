@@ -1,0 +1,49 @@
+"""Shared fixtures: project paths, a scrapy runner, a replayed seed database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def run_scrapy(*args: str, db: Path, cwd: Path = ROOT, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """Run ``scrapy ARGS`` as a user would, against the database ``db``."""
+    environment = {**os.environ, "NEWS_DB": str(db), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "news.db"
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the seeds replayed into it, shared by read-only tests."""
+    db = tmp_path_factory.mktemp("seeded") / "news.db"
+    result = run_scrapy("replay", db=db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return db
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real pages in ../shared/data; tests using it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent: the real-page tests need ../shared/data beside the project")
+    return SHARED_DATA

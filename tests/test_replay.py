@@ -1,0 +1,161 @@
+"""`scrapy replay`: seeds into the database through the real pipelines."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from tests.conftest import SEEDS, run_scrapy
+
+SEED_000 = SEEDS / "000_cb3248bbcccbdf52.txt"
+SEED_002 = SEEDS / "002_290e18c0390ff467.txt"
+
+
+def replay(db: Path, *paths: Path | str):
+    return run_scrapy("replay", *map(str, paths), db=db)
+
+
+def articles(db: Path) -> list[dict]:
+    return list(Database(db)["articles"].rows_where(order_by="id"))
+
+
+def test_seed_files_are_the_shared_seed_documents(shared_data):
+    shared_seeds = shared_data.parent / "seeds"
+    for shared in shared_seeds.iterdir():
+        assert (SEEDS / shared.name).read_bytes() == shared.read_bytes()
+
+
+def test_replay_seeds_gives_two_clean_articles(db_path):
+    result = replay(db_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Replayed 2 files" in result.stdout and "2 new" in result.stdout
+    first, second = articles(db_path)
+
+    assert first["url"] == "seed:000_cb3248bbcccbdf52.txt"
+    assert first["title"] == (
+        "Năm 2022, Đảng ủy Tổng cục Kỹ thuật đã lãnh đạo triển khai toàn diện các mặt công tác, đạt kết quả tốt"
+    )
+    assert first["author"] == "Sơn Bình"
+    assert "leftcenterrightdel" not in first["text"]
+    assert "Tin, ảnh" not in first["text"]
+    assert "Thượng tướng Lê Huy Vịnh phát biểu chỉ đạo tại hội nghị." in first["text"].split("\n")
+    assert "Trung tướng Trần Duy Hưng, Bí thư Đảng ủy, Chính ủy Tổng cục Kỹ thuật chủ trì hội nghị." in first["text"]
+
+    assert second["title"] == "Tổng cục Kỹ thuật tập trung vào khâu then chốt để thực hiện thắng lợi mọi nhiệm vụ"
+    assert second["author"] == "Trần Duy Hưng"
+    for junk in ("Rate this post", "Leave a Reply", "Your email address", "TRẦN DUY HƯNG"):
+        assert junk not in second["text"]
+    assert second["text"].startswith("Đảng ủy Tổng cục Tài chính")
+
+    for article in (first, second):
+        assert article["language"] == "vi"
+        assert article["word_count"] == len(article["text"].split())
+        assert unicodedata.is_normalized("NFC", article["text"])
+        assert "  " not in article["text"] and "\n\n" not in article["text"]
+
+    db = Database(db_path)
+    assert db["article_urls"].count == 2
+    run = next(db["crawl_runs"].rows)
+    assert (run["command"], run["status"], run["new"], run["failed"]) == ("replay", "finished", 2, 0)
+    assert run["finished"] >= run["started"]
+
+
+def test_second_replay_adds_nothing(db_path):
+    assert replay(db_path).returncode == 0
+    result = replay(db_path)
+    assert result.returncode == 0
+    assert "0 new" in result.stdout and "2 unchanged" in result.stdout
+    db = Database(db_path)
+    assert (db["articles"].count, db["article_urls"].count, db["crawl_runs"].count) == (2, 2, 2)
+
+
+def variants(folder: Path) -> dict[str, str]:
+    text_000 = SEED_000.read_text(encoding="utf-8")
+    text_002 = SEED_002.read_text(encoding="utf-8")
+    files = {
+        "nfd.txt": unicodedata.normalize("NFD", text_000),
+        "crlf.txt": text_000.replace("\n", "\r\n"),
+        "spaces.txt": text_000.replace(" ", "  ").replace("\n\n", "\n \t\n\n"),
+        "wordpress.txt": text_002.replace(
+            "Rate this post", "Rate this post\n\n(No Ratings Yet)\n\nChia sẻ bài viết:\n\nFacebook Twitter Zalo"
+        )
+        + "\nSave my name, email, and website in this browser for the next time I comment.\n\nPost Comment\n",
+        "with-bom.txt": "\ufeff" + text_002,
+    }
+    for name, text in files.items():
+        (folder / name).write_bytes(text.encode("utf-8"))
+    return files
+
+
+def test_copies_of_a_seed_become_aliases(db_path, tmp_path):
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    files = variants(copies)
+    assert replay(db_path).returncode == 0
+    result = replay(db_path, copies)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{len(files)} duplicate" in result.stdout and "0 new" in result.stdout
+
+    db = Database(db_path)
+    assert db["articles"].count == 2
+    by_url = {row["url"]: row["article_id"] for row in db["article_urls"].rows}
+    assert {by_url[f"seed:{name}"] for name in ("nfd.txt", "crlf.txt", "spaces.txt")} == {1}
+    assert {by_url[f"seed:{name}"] for name in ("wordpress.txt", "with-bom.txt")} == {2}
+    run = list(db["crawl_runs"].rows)[-1]
+    assert run["duplicate"] == len(files)
+
+
+def test_bad_seed_files_are_reported_and_the_rest_go_in(db_path, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(SEED_000, folder / "good.txt")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (folder / "latin1.txt").write_bytes("Tiêu đề bài báo\n\nNội dung".encode("utf-16"))
+    (folder / "big.txt").write_bytes(b"a " * 3000)
+    (folder / "ignored.md").write_text("not a seed")
+
+    result = run_scrapy("replay", str(folder), str(tmp_path / "missing.txt"), "-s", "SEEDS_MAX_BYTES=5000", db=db_path)
+    assert result.returncode == 1
+    log = result.stderr
+    assert "empty.txt: empty file" in log
+    assert "binary.txt: binary file" in log
+    assert "latin1.txt: " in log and ("not UTF-8" in log or "binary file" in log)
+    assert "big.txt: too large: 6000 bytes, over SEEDS_MAX_BYTES=5000" in log
+    assert "missing.txt: no such file or folder" in log
+    assert "1 new" in result.stdout and "5 failed" in result.stdout
+
+    db = Database(db_path)
+    assert db["articles"].count == 1
+    failures = {Path(row["url"]).name: row["reason"] for row in db["failures"].rows}
+    assert set(failures) == {"empty.txt", "binary.txt", "latin1.txt", "big.txt", "missing.txt"}
+    run = next(db["crawl_runs"].rows)
+    assert (run["new"], run["failed"]) == (1, 5)
+
+
+def test_seed_headers_give_url_site_and_date(db_path, tmp_path):
+    seed = tmp_path / "with-url.txt"
+    seed.write_text(
+        "URL: https://www.qdnd.vn/quoc-phong/bai-viet-123\nPublished: 2023-01-10T08:30:00+07:00\n\n"
+        "Tiêu đề có đường dẫn\n\nĐoạn đầu tiên của bài báo nói về hội nghị tổng kết công tác kỹ thuật năm 2022.\n",
+        encoding="utf-8",
+    )
+    assert replay(db_path, seed).returncode == 0
+    (article,) = articles(db_path)
+    assert article["url"] == "https://www.qdnd.vn/quoc-phong/bai-viet-123"
+    assert article["site"] == "qdnd.vn"
+    assert article["published"] == "2023-01-10T08:30:00+07:00"
+    assert article["title"] == "Tiêu đề có đường dẫn"
+
+
+@pytest.mark.parametrize("header", ["URL: ftp://example.com/x", "URL: qdnd.vn/bai"])
+def test_bad_url_header_is_refused(db_path, tmp_path, header):
+    seed = tmp_path / "bad-url.txt"
+    seed.write_text(f"{header}\n\nMột đoạn văn bản đủ dài để làm bài báo.\n", encoding="utf-8")
+    result = replay(db_path, seed)
+    assert result.returncode == 1
+    assert "bad-url.txt: URL header must start with http:// or https://" in result.stderr
