@@ -21,11 +21,13 @@ STORE_COMMIT_SECONDS = 2.0
 STORE_ENABLED = True
 
 # --- Pipeline stages -------------------------------------------------------------
+EXTRACT_ENABLED = True
 NORMALIZE_ENABLED = True
 # Items with fewer words than this after cleaning are dropped as empty.
 NORMALIZE_MIN_WORDS = 1
 DEDUPE_ENABLED = True
 ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
     "pipelines.normalize.NormalizePipeline": 400,
     "pipelines.dedupe.DedupePipeline": 500,
     "pipelines.store.StorePipeline": 800,
@@ -40,6 +42,10 @@ EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
 }
+
+# --- Sites ---------------------------------------------------------------------------
+# The human-edited list of sites to crawl (YAML; see the comments in the file).
+SITES_FILE = "crawler/sites.yml"
 
 # --- Seeds -------------------------------------------------------------------------
 # What `scrapy replay` reads when given no path.
