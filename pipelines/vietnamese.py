@@ -73,6 +73,21 @@ BOILERPLATE_RULES: tuple[Rule, ...] = (
         r"Email của bạn sẽ không được hiển thị công khai\.?(?:\s*Các trường bắt buộc được đánh dấu \*)?",
         "Email của bạn sẽ không được hiển thị công khai. Các trường bắt buộc được đánh dấu *",
     ),
+    # Headings of related-article blocks and links to other articles.
+    Rule(
+        "related-heading",
+        r"(?:Tin liên quan|Bài liên quan|Tin cùng chuyên mục|Tin mới hơn|Tin cũ hơn|Tin khác|Đọc nhiều nhất)\s*:?",
+        "Tin liên quan",
+    ),
+    Rule("see-also", r"(?:Xem thêm|Đọc thêm|>>\s*Xem)\s*:?(?:\s.{0,200})?", "Xem thêm: Giá vàng hôm nay tăng mạnh"),
+    # qdnd.vn: the footer pointing to the section's other articles.
+    Rule(
+        "qdnd-see-section",
+        r"\*?\s*Mời (?:bạn đọc|quý độc giả|quý vị) (?:vào|xem|đón đọc) .{0,80}?(?:các )?tin,? bài liên quan\.?",
+        "* Mời bạn đọc vào chuyên mục Quốc phòng an ninh xem các tin, bài liên quan.",
+    ),
+    # App download prompts (baochinhphu.vn and others).
+    Rule("app-download", r"Tải ứng dụng\s*:?(?:\s.{0,60})?", "Tải ứng dụng:"),
     # Share prompts and cookie banners.
     Rule("share-prompt", r"(?:Share this|Share|Chia sẻ(?: bài viết)?(?: này)?)\s*:?", "Chia sẻ bài viết:"),
     Rule("share-buttons", r"(?:(?:Facebook|Twitter|Zalo|Email|Print|In bài)\s*){2,}", "Facebook Twitter Zalo"),

@@ -1,0 +1,374 @@
+"""Article metadata from a Vietnamese news page: our layer over trafilatura's.
+
+trafilatura loses the time and zone of ``published``, takes site names for
+authors and ``og:title`` for the headline. Here each field is read from the
+page's own sources in a fixed order of trust: the visible headline and byline,
+JSON-LD, meta tags, visible date lines. The selectors are data (tuples of
+XPath below): a new site's markup is one more line.
+
+Everything works on an lxml tree, read-only, and returns plain values.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from pipelines.vietnamese import PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
+from pipelines.vndates import has_time, parse_datetime
+
+__all__ = ["page_metadata", "person_names", "strip_site_suffix"]
+
+
+def _class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+# --- Where each field lives, most trusted first ------------------------------------
+
+HEADLINE_XPATHS = (
+    f"//h1[{_class('title-detail')} or {_class('detail-title')} or {_class('article__title')}"
+    f" or {_class('content-detail-title')} or {_class('title-page')} or {_class('post-title')}]",
+    "//article//h1",
+    "//*[@itemprop='headline']",
+    "//h1[not(ancestor::header) and not(ancestor::a) and not(.//img)]",
+)
+SAPO_XPATHS = (
+    f"//*[{_class('detail-sapo')} or {_class('sapo')} or {_class('content-detail-sapo')}"
+    f" or {_class('singular-sapo')} or {_class('article__sapo')} or {_class('description')}"
+    f" or {_class('logo-online')}][not(ancestor::a)][not(ancestor::li)]",
+    "//article[h1]/h2",
+)
+BYLINE_XPATHS = (
+    # VnExpress: the last right-aligned paragraph of the body, name in <strong>.
+    "//article[contains(@class, 'fck_detail')]/p[contains(@style, 'right')][last()]/strong",
+    f"//*[{_class('detail-author-bot')}]",
+    f"//*[{_class('author-top')} or {_class('article__author')} or {_class('detail-author')}"
+    f" or {_class('article-detail-author__info')} or {_class('author-name')} or {_class('block-sc-author')}]",
+    # Links to the author's page (dantri, vietnamnet, baodautu ...), outside related lists.
+    "//a[contains(@href, '/tac-gia/') or contains(@href, '/author/')][not(ancestor::li)]",
+    f"//p[{_class('author')}] | //a[{_class('author')}] | //span[{_class('author')}]",
+    "//*[@itemprop='author']//*[@itemprop='name']",
+)
+DATE_LINE_XPATHS = (
+    "//time[@datetime]/@datetime",
+    f"//*[{_class('date')} or {_class('detail-time')} or {_class('publish-date')} or {_class('time-public')}"
+    f" or {_class('author-share-top')} or {_class('datetime')} or {_class('post-time')}]"
+    "[not(ancestor::li)][not(ancestor::a)]",
+)
+BREADCRUMB_XPATHS = (
+    f"//*[{_class('breadcrumb')} or {_class('breadcrumbs')} or {_class('detail-cate')}]//a[normalize-space()]",
+    "//nav//a[contains(concat(' ', normalize-space(@class), ' '), ' active ')]",
+)
+PUBLISHED_META = ("article:published_time", "datePublished", "pubdate", "og:published_time", "publishdate",
+                  "dc.date.issued", "date")
+MODIFIED_META = ("article:modified_time", "dateModified", "og:updated_time", "lastmod")
+AUTHOR_META = ("dable:author", "article:author", "author", "dc.creator")
+TAG_META = ("news_keywords", "keywords", "article:tag")
+SECTION_META = ("article:section", "articleSection")
+
+# Authors that are the site or a desk, not people (folded, no spaces).
+NOT_PEOPLE = ("online", "news", "bao", "tapchi", "dientu", "toasoan", "bientap", "vccorp", "admin", "pv", "btv",
+              "ctv", "dcsvn", "vietnam+", "vietnamplus", "congannhandan", "nhandan", "quandoinhandan", "ttxvn")
+_DOMAIN_WORD = re.compile(r"(?:\b|\.)(?:vn|com|net|org)\s*$", re.IGNORECASE)
+_RANK_PREFIX = re.compile(r"^(?:(?:" + "|".join(re.escape(r) for r in RANKS) + r")\.?\s+)+", re.IGNORECASE)
+_NAME_SPLIT = re.compile(r"\s*(?:;|,|\s[-–]\s|\bvà\b|&|/)\s*")
+_OUTLET_WORDS = re.compile(r"^(?:Báo|Tạp chí|Đài|Cổng thông tin|Trang tin|Thông tấn xã)\b", re.IGNORECASE)
+_OUTLET_PREFIX = re.compile(r"^\s*\([^()]{2,30}\)\s*[-–—:]*\s*")
+_TITLE_SEPARATORS = re.compile(r"\s+[-|–—]\s+")
+ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting",
+                 "OpinionNewsArticle", "WebPage"}
+
+
+# --- Small readers -------------------------------------------------------------------
+
+def _text(element: Any) -> str:
+    if isinstance(element, str):
+        return clean_line(element)
+    return clean_line(element.text_content())
+
+
+def _unescape(value: str) -> str:
+    """JSON-LD strings are sometimes HTML-escaped once or twice (``&amp;#7871;``)."""
+    for _ in range(2):
+        if "&" not in value:
+            break
+        value = html.unescape(value)
+    return clean_line(value)
+
+
+def meta(tree: HtmlElement, *names: str) -> Iterator[str]:
+    """The non-empty ``content`` of ``<meta>`` tags named (property, name or itemprop), in order of ``names``."""
+    wanted = [name.lower() for name in names]
+    found: dict[str, list[str]] = {}
+    for element in tree.iter("meta"):
+        key = (element.get("property") or element.get("name") or element.get("itemprop") or "").lower()
+        if key in wanted and (element.get("content") or "").strip():
+            found.setdefault(key, []).append(clean_line(element.get("content")))
+    for name in wanted:
+        yield from found.get(name, [])
+
+
+def _walk_json(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for entry in data:
+            yield from _walk_json(entry)
+    elif isinstance(data, dict):
+        yield data
+        if "@graph" in data:
+            yield from _walk_json(data["@graph"])
+
+
+def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object on the page; broken blocks are skipped."""
+    objects = []
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        raw = (script.text or "").strip()
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            continue
+        objects.extend(_walk_json(data))
+    return objects
+
+
+def _types(entry: dict[str, Any]) -> set[str]:
+    kind = entry.get("@type", ())
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _strings(value: Any, key: str = "name") -> Iterator[str]:
+    """Strings in a JSON-LD value that may be a string, an object or a list of them."""
+    if isinstance(value, str):
+        yield _unescape(value)
+    elif isinstance(value, dict):
+        if value.get("@type") not in (None, "Person") and key == "name":
+            return  # an Organization as author is the site, not a person
+        if isinstance(value.get(key), str):
+            yield _unescape(value[key])
+    elif isinstance(value, list):
+        for entry in value:
+            yield from _strings(entry, key)
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    return next((value for value in values if value), None)
+
+
+# --- Fields -----------------------------------------------------------------------------
+
+def site_stem(url: str) -> str:
+    """``https://www.nld.com.vn/x`` -> ``nld``: the name a site calls itself in bylines."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    return host.split(".")[0] if host else ""
+
+
+def is_site_name(value: str, url: str = "") -> bool:
+    """Whether ``value`` names the outlet or a desk rather than a person."""
+    folded = fold(value).replace(" ", "").replace(".", "")
+    stem = site_stem(url)
+    if len(stem) >= 3 and stem in folded:
+        return True
+    if _OUTLET_WORDS.match(value):
+        return True
+    return bool(_DOMAIN_WORD.search(value)) or any(word in folded for word in NOT_PEOPLE if len(word) > 3) or (
+        folded in NOT_PEOPLE
+    )
+
+
+def _looks_like_person(name: str) -> bool:
+    words = name.split()
+    return (
+        1 < len(words) <= 6
+        and all(len(word) <= 8 and word[:1].isupper() for word in words)
+        and not any(ch.isdigit() or ch in "@:()[]|" for ch in name)
+    )
+
+
+def person_names(value: str | None, url: str = "") -> list[str]:
+    """The people named in an author value; site names, desks, addresses and photo credits dropped.
+
+    ``"NHẬT XUÂN;NGHI VŨ"`` -> ``["Nhật Xuân", "Nghi Vũ"]``; ``"VŨ DUNG - 7 Lý Nam Đế, Hà Nội"``
+    -> ``["Vũ Dung"]``; ``"NLD COM VN"`` -> ``[]``; ``"Ảnh: Minh Anh"`` -> ``[]``.
+    """
+    if not value or value.startswith(("http://", "https://")) or PHOTO_CREDIT.match(value):
+        return []
+    value = re.sub(r"\((?:tổng hợp|theo [^)]*)\)", "", value, flags=re.IGNORECASE)
+    people = []
+    for part in _NAME_SPLIT.split(clean_line(value)):
+        if any(ch.isdigit() for ch in part):
+            break  # an office address follows the name (qdnd JSON-LD): the rest is not people
+        part = re.sub(r"^(?:Theo|Bài|Tin|Bài và ảnh|Tin và ảnh|Tác giả)\s*:?\s+", "", part.strip(" .:-"), flags=re.I)
+        part = _RANK_PREFIX.sub("", part).strip(" .")
+        if not part or is_site_name(part, url) or not _looks_like_person(part):
+            continue
+        name = proper_case(part) if part.isupper() else part
+        if name not in people:
+            people.append(name)
+    return people
+
+
+def strip_site_suffix(title: str, url: str = "") -> str:
+    """``Headline - Báo VnExpress Kinh doanh`` -> ``Headline``."""
+    parts = _TITLE_SEPARATORS.split(title)
+    while len(parts) > 1 and is_site_name(parts[-1], url):
+        parts.pop()
+    return " - ".join(parts)
+
+
+def _headline(tree: HtmlElement, articles: list[dict[str, Any]], url: str) -> str | None:
+    for xpath in HEADLINE_XPATHS:
+        for element in tree.xpath(xpath):
+            text = _text(element)
+            if len(text.split()) >= 3 and not (len(text.split()) <= 5 and is_site_name(text, url)):
+                return text
+    candidates = [*(_strings(a.get("headline"), "") for a in articles), meta(tree, "og:title", "twitter:title")]
+    for values in candidates:
+        for value in values:
+            return strip_site_suffix(value, url)
+    title = tree.findtext(".//title")
+    return strip_site_suffix(clean_line(title), url) if title and title.strip() else None
+
+
+def _dates(tree: HtmlElement, articles: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    def best(values: Iterable[str]) -> str | None:
+        """The first value with a time (to the second if another source has the seconds), else a date."""
+        parsed = [p for p in map(parse_datetime, values) if p]
+        timed = [p for p in parsed if has_time(p)]
+        if not timed:
+            return parsed[0] if parsed else None
+        first = timed[0]
+        if first[17:19] == "00":  # JSON-LD often drops the seconds that a meta tag keeps
+            first = next((p for p in timed if p[:16] == first[:16] and p[17:19] != "00"), first)
+        return first
+
+    def visible() -> Iterator[str]:
+        for xpath in DATE_LINE_XPATHS:
+            for element in tree.xpath(xpath):
+                yield _text(element)
+
+    published = best([
+        *(a["datePublished"] for a in articles if isinstance(a.get("datePublished"), str)),
+        *meta(tree, *PUBLISHED_META),
+        *visible(),
+    ])
+    modified = best([
+        *(a["dateModified"] for a in articles if isinstance(a.get("dateModified"), str)),
+        *meta(tree, *MODIFIED_META),
+    ])
+    return published, modified
+
+
+def _authors(tree: HtmlElement, articles: list[dict[str, Any]], url: str) -> str | None:
+    sources: list[Iterable[str]] = [
+        (_text(element) for xpath in BYLINE_XPATHS for element in tree.xpath(xpath)),
+        (name for a in articles for name in _strings(a.get("author"))),
+        meta(tree, *AUTHOR_META),
+    ]
+    for source in sources:
+        for value in source:
+            people = person_names(value, url)
+            if people:
+                return ", ".join(people)
+    return None
+
+
+def _section(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | None:
+    for xpath in BREADCRUMB_XPATHS:
+        crumbs = [_text(a) for a in tree.xpath(xpath)]
+        crumbs = [c for c in crumbs if c and fold(c) not in ("trang chu", "home")]
+        if crumbs:
+            return crumbs[-1]
+    for entry in articles:
+        if "BreadcrumbList" in _types(entry):
+            names = []
+            for item in entry.get("itemListElement", []):
+                item = item[0] if isinstance(item, list) and item else item
+                if isinstance(item, dict):
+                    inner = item.get("item")
+                    name = item.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+                    if isinstance(name, str) and fold(_unescape(name)) not in ("trang chu", "home"):
+                        names.append(_unescape(name))
+            if names:
+                return names[-1]
+    section = _first(meta(tree, *SECTION_META))
+    if section:
+        return section
+    for entry in articles:
+        for value in _strings(entry.get("articleSection"), ""):
+            return value.split(",")[-1].strip()
+    return None
+
+
+def _tags(tree: HtmlElement) -> str | None:
+    seen: dict[str, str] = {}
+    for value in meta(tree, *TAG_META):
+        for tag in value.split(","):
+            tag = clean_line(tag)
+            if tag and tag.lower() not in seen:
+                seen[tag.lower()] = tag
+        if seen:
+            break  # news_keywords and keywords repeat each other
+    return ", ".join(seen.values()) or None
+
+
+def _image(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | None:
+    found = _first(meta(tree, "og:image", "twitter:image", "image"))
+    if found:
+        return found
+    for entry in articles:
+        for value in _strings(entry.get("image"), "url"):
+            return value
+    return None
+
+
+def _language(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | None:
+    values = [tree.get("lang"), *meta(tree, "og:locale", "language", "content-language")]
+    values += [a["inLanguage"] for a in articles if isinstance(a.get("inLanguage"), str)]
+    for value in values:
+        if value and re.match(r"^[a-zA-Z]{2}(?:[-_,;]|$)", value.strip()):
+            return value.strip()[:2].lower()
+    return None
+
+
+def clean_description(value: str | None) -> str | None:
+    """The lead without the outlet tag it starts with: ``(Dân trí) - ``, ``(NLĐO)- ``, ``(Chinhphu.vn) - ``."""
+    if not value:
+        return None
+    return _OUTLET_PREFIX.sub("", clean_line(value)) or None
+
+
+def _description(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | None:
+    for xpath in SAPO_XPATHS:
+        for element in tree.xpath(xpath):
+            text = _text(element)
+            if len(text.split()) >= 5:
+                return clean_description(text)
+    for entry in articles:
+        for value in _strings(entry.get("description"), ""):
+            return clean_description(value)
+    return clean_description(_first(meta(tree, "description", "og:description", "twitter:description")))
+
+
+def page_metadata(tree: HtmlElement, url: str) -> dict[str, str | None]:
+    """The article fields this page states, by our rules (None where it states nothing)."""
+    everything = json_ld(tree)
+    articles = [entry for entry in everything if _types(entry) & ARTICLE_TYPES] or everything
+    published, modified = _dates(tree, articles)
+    return {
+        "title": _headline(tree, articles, url),
+        "author": _authors(tree, articles, url),
+        "published": published,
+        "modified": modified,
+        "description": _description(tree, articles),
+        "category": _section(tree, everything),
+        "tags": _tags(tree),
+        "image": _image(tree, articles),
+        "language": _language(tree, articles),
+    }
