@@ -19,12 +19,9 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from pipelines.vietnamese import clean_line, fold
+from pipelines.vnmeta import has_class as _class
 
 __all__ = ["BODY_XPATHS", "PRUNE_XPATHS", "clean_body", "focus_body"]
-
-
-def _class(name: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
 # The element holding exactly the article text, per site family; first match wins.

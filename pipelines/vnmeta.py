@@ -26,44 +26,45 @@ from pipelines.vndates import has_time, parse_datetime
 __all__ = ["page_metadata", "person_names", "strip_site_suffix"]
 
 
-def _class(name: str) -> str:
+def has_class(name: str) -> str:
+    """An XPath test for one CSS class among several (``class="a b c"``)."""
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
 # --- Where each field lives, most trusted first ------------------------------------
 
 HEADLINE_XPATHS = (
-    f"//h1[{_class('title-detail')} or {_class('detail-title')} or {_class('article__title')}"
-    f" or {_class('content-detail-title')} or {_class('title-page')} or {_class('post-title')}]",
+    f"//h1[{has_class('title-detail')} or {has_class('detail-title')} or {has_class('article__title')}"
+    f" or {has_class('content-detail-title')} or {has_class('title-page')} or {has_class('post-title')}]",
     "//article//h1",
     "//*[@itemprop='headline']",
     "//h1[not(ancestor::header) and not(ancestor::a) and not(.//img)]",
 )
 SAPO_XPATHS = (
-    f"//*[{_class('detail-sapo')} or {_class('sapo')} or {_class('content-detail-sapo')}"
-    f" or {_class('singular-sapo')} or {_class('article__sapo')} or {_class('description')}"
-    f" or {_class('logo-online')}][not(ancestor::a)][not(ancestor::li)]",
+    f"//*[{has_class('detail-sapo')} or {has_class('sapo')} or {has_class('content-detail-sapo')}"
+    f" or {has_class('singular-sapo')} or {has_class('article__sapo')} or {has_class('description')}"
+    f" or {has_class('logo-online')}][not(ancestor::a)][not(ancestor::li)]",
     "//article[h1]/h2",
 )
 BYLINE_XPATHS = (
     # VnExpress: the last right-aligned paragraph of the body, name in <strong>.
     "//article[contains(@class, 'fck_detail')]/p[contains(@style, 'right')][last()]/strong",
-    f"//*[{_class('detail-author-bot')}]",
-    f"//*[{_class('author-top')} or {_class('article__author')} or {_class('detail-author')}"
-    f" or {_class('article-detail-author__info')} or {_class('author-name')} or {_class('block-sc-author')}]",
+    f"//*[{has_class('detail-author-bot')}]",
+    f"//*[{has_class('author-top')} or {has_class('article__author')} or {has_class('detail-author')}"
+    f" or {has_class('article-detail-author__info')} or {has_class('author-name')} or {has_class('block-sc-author')}]",
     # Links to the author's page (dantri, vietnamnet, baodautu ...), outside related lists.
     "//a[contains(@href, '/tac-gia/') or contains(@href, '/author/')][not(ancestor::li)]",
-    f"//p[{_class('author')}] | //a[{_class('author')}] | //span[{_class('author')}]",
+    f"//p[{has_class('author')}] | //a[{has_class('author')}] | //span[{has_class('author')}]",
     "//*[@itemprop='author']//*[@itemprop='name']",
 )
 DATE_LINE_XPATHS = (
     "//time[@datetime]/@datetime",
-    f"//*[{_class('date')} or {_class('detail-time')} or {_class('publish-date')} or {_class('time-public')}"
-    f" or {_class('author-share-top')} or {_class('datetime')} or {_class('post-time')}]"
+    f"//*[{has_class('date')} or {has_class('detail-time')} or {has_class('publish-date')} or {has_class('time-public')}"
+    f" or {has_class('author-share-top')} or {has_class('datetime')} or {has_class('post-time')}]"
     "[not(ancestor::li)][not(ancestor::a)]",
 )
 BREADCRUMB_XPATHS = (
-    f"//*[{_class('breadcrumb')} or {_class('breadcrumbs')} or {_class('detail-cate')}]//a[normalize-space()]",
+    f"//*[{has_class('breadcrumb')} or {has_class('breadcrumbs')} or {has_class('detail-cate')}]//a[normalize-space()]",
     "//nav//a[contains(concat(' ', normalize-space(@class), ' '), ' active ')]",
 )
 PUBLISHED_META = ("article:published_time", "datePublished", "pubdate", "og:published_time", "publishdate",
