@@ -1,19 +1,29 @@
-"""Read seed files: plain-text articles (and, through READERS, other kinds).
+"""Read seed files: plain-text articles and saved pages (through READERS, by suffix).
 
 A text seed is UTF-8 text. It may begin with header lines (``URL:``, ``Site:``,
 ``Published:``, ``Author:``, ``Title:``) and a blank line; then an optional
 headline (one short line with no final full stop, followed by a blank line);
 then the paragraphs.
+
+A saved page (``.html``, ``.htm``, optionally gzipped as ``.html.gz``) goes
+through the extract stage like a fetched one, under the URL it states
+(``<link rel="canonical">``, else ``og:url``) or the one given with ``--url``.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from lxml import html as lxml_html
+
 from crawler.items import ArticleItem
+from pipelines.encoding import decode_html
 
 
 class SeedError(ValueError):
@@ -80,7 +90,7 @@ def parse_text_seed(text: str, name: str) -> ArticleItem:
     if not body:
         raise SeedError("no body text")
     url = headers.get("url") or f"seed:{name}"
-    site = headers.get("site") or (urlsplit(url).hostname or "").removeprefix("www.") or None
+    site = headers.get("site") or site_of(url)
     return ArticleItem(
         url=url,
         via="seed",
@@ -92,15 +102,75 @@ def parse_text_seed(text: str, name: str) -> ArticleItem:
     )
 
 
-def read_text_seed(path: Path, max_bytes: int) -> ArticleItem:
-    return parse_text_seed(decode_text(read_bytes(path, max_bytes)), path.name)
+def read_text_seed(path: Path, max_bytes: int, url: str | None = None) -> ArticleItem:
+    item = parse_text_seed(decode_text(read_bytes(path, max_bytes)), path.name)
+    if url:
+        item.url, item.site = url, site_of(url)
+    return item
 
 
-# File suffix -> reader. Other sources (saved pages) register theirs here.
-READERS: dict[str, Callable[[Path, int], ArticleItem]] = {".txt": read_text_seed}
+def site_of(url: str) -> str | None:
+    """The site name of a URL: its host without ``www.`` (as in the sites file)."""
+    return (urlsplit(url).hostname or "").removeprefix("www.") or None
 
 
-def reader_for(path: Path) -> Callable[[Path, int], ArticleItem] | None:
+def page_url(html: str) -> str | None:
+    """The absolute URL a page gives for itself: ``<link rel="canonical">``, else ``og:url``."""
+    try:
+        tree = lxml_html.fromstring(html)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None
+    candidates = tree.xpath(
+        "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+        " | //meta[@property='og:url' or @name='og:url']/@content"
+    )
+    for candidate in candidates:
+        candidate = candidate.strip()
+        if candidate.startswith(("http://", "https://")):
+            return candidate
+    return None
+
+
+def _gunzip(data: bytes, max_bytes: int) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            page = stream.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SeedError(f"not a readable gzip file: {exc}") from exc
+    if len(page) > max_bytes:
+        raise SeedError(f"too large once decompressed: over SEEDS_MAX_BYTES={max_bytes}")
+    return page
+
+
+def read_saved_page(path: Path, max_bytes: int, url: str | None = None) -> ArticleItem:
+    """A saved HTML page (``.html``, ``.htm``, ``.html.gz``) as an item for the extract stage."""
+    data = read_bytes(path, max_bytes)
+    if path.name.lower().endswith(".gz"):
+        data = _gunzip(data, max_bytes)
+    if b"\x00" in data[:4096]:
+        raise SeedError("binary file (contains NUL bytes), not an HTML page")
+    html = decode_html(data)
+    if "<" not in html:
+        raise SeedError("not an HTML page (no markup)")
+    url = url or page_url(html)
+    if not url:
+        raise SeedError(
+            'no URL: the page has no <link rel="canonical"> or og:url; give it with --url URL'
+        )
+    return ArticleItem(url=url, via="page", site=site_of(url), html=html)
+
+
+# File suffix -> reader(path, max_bytes, url=None). Longest suffix wins (".html.gz" before ".gz").
+READERS: dict[str, Callable[..., ArticleItem]] = {
+    ".txt": read_text_seed,
+    ".html": read_saved_page,
+    ".htm": read_saved_page,
+    ".html.gz": read_saved_page,
+    ".htm.gz": read_saved_page,
+}
+
+
+def reader_for(path: Path) -> Callable[..., ArticleItem] | None:
     name = path.name.lower()
     for suffix in sorted(READERS, key=len, reverse=True):
         if name.endswith(suffix):
@@ -120,11 +190,11 @@ def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def read_seed(path: Path, max_bytes: int) -> ArticleItem:
-    """The item for one seed file, or :class:`SeedError` saying why not."""
+def read_seed(path: Path, max_bytes: int, url: str | None = None) -> ArticleItem:
+    """The item for one seed file (under ``url`` if given), or :class:`SeedError` saying why not."""
     if not path.exists():
         raise SeedError("no such file or folder")
     reader = reader_for(path)
     if reader is None:
         raise SeedError(f"unsupported file type; expected one of: {', '.join(sorted(READERS))}")
-    return reader(path, max_bytes)
+    return reader(path, max_bytes, url=url)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
 
 from crawler.extensions import run_counts
 from crawler.spiders.replay import ReplaySpider
@@ -18,12 +20,21 @@ class Command(ScrapyCommand):
         return "[options] [PATH ...]"
 
     def short_desc(self) -> str:
-        return "Replay seed files and folders (default: SEEDS_DIR) into NEWS_DB, offline"
+        return "Replay seed files, saved pages and folders (default: SEEDS_DIR) into NEWS_DB, offline"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--url",
+            metavar="URL",
+            help="the URL of a single saved page (.html, .html.gz) that has no canonical link or og:url",
+        )
 
     def long_desc(self) -> str:
         return (
-            "Run seed files through the same pipelines as a crawl. Folders are read "
-            "recursively. Replay is idempotent: a second run adds nothing. Unreadable "
+            "Run seed files (.txt) and saved pages (.html, .htm, .html.gz) through the same "
+            "pipelines as a crawl; a saved page is extracted as if fetched from its URL "
+            "(canonical link, og:url, or --url). Folders are read recursively. Replay is idempotent: a second run adds nothing. Unreadable "
             "files are reported by name and recorded in the failures table; the exit "
             "status is 1 when any file failed."
         )
@@ -31,8 +42,13 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process is not None and self.settings is not None
         paths = args or [self.settings.get("SEEDS_DIR")]
+        if opts.url:
+            if len(paths) != 1 or Path(paths[0]).is_dir():
+                raise UsageError("--url names the URL of one saved page: give exactly one file with it")
+            if not opts.url.startswith(("http://", "https://")):
+                raise UsageError(f"--url must start with http:// or https://, got {opts.url!r}")
         crawler = self.crawler_process.create_crawler(ReplaySpider)
-        self.crawler_process.crawl(crawler, paths=paths)
+        self.crawler_process.crawl(crawler, paths=paths, url=opts.url)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed or crawler.stats is None:
             self.exitcode = 1
