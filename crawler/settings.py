@@ -19,6 +19,8 @@ STORE_BATCH_SIZE = 100
 # ...and commit at least this often (seconds), so readers see progress.
 STORE_COMMIT_SECONDS = 2.0
 STORE_ENABLED = True
+# Keep the raw HTML of every article (gzipped, table pages) so `scrapy reextract` can redo extraction offline.
+STORE_PAGES = True
 
 # --- Pipeline stages -------------------------------------------------------------
 EXTRACT_ENABLED = True

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipelines.store import store_for
+from pipelines.store import ARTICLE_COLUMNS, store_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -37,7 +37,10 @@ class DedupePipeline:
     - known URL, same text: dropped as ``unchanged``;
     - known URL, new text (the page was edited): passes on to update that article;
     - known text under another URL: the URL becomes an alias of the stored
-      article and the item is dropped as ``duplicate``; nothing is lost.
+      article and the item is dropped as ``duplicate``; nothing is lost;
+    - a stored page extracted again (``via="reextract"``) with the same text:
+      passes on to update the article when any other field changed (a better
+      title, author or date), else dropped as ``unchanged``.
 
     Settings: ``DEDUPE_ENABLED``. Stats: ``dedupe/duplicate``, ``dedupe/unchanged``.
     """
@@ -65,6 +68,8 @@ class DedupePipeline:
                 adapter["article_id"] = known["id"]
             return item
         adapter["article_id"] = existing_id
+        if via == "reextract":
+            return self._reextracted(adapter, existing_id)
         new_urls = [u for u in [url, *adapter.get("aliases", [])] if self.store.add_url(u, existing_id, via)]
         if not new_urls:
             stats.inc_value("dedupe/unchanged")
@@ -72,3 +77,10 @@ class DedupePipeline:
         stats.inc_value("dedupe/duplicate")
         logger.info("Duplicate of article %s: %s kept as an alias", existing_id, url)
         raise DuplicateArticle(f"duplicate of article {existing_id}: {url} kept as an alias", log_level="DEBUG")
+
+    def _reextracted(self, adapter: ItemAdapter, article_id: int) -> ItemAdapter:
+        stored = self.store.article_row(article_id) or {}
+        if all(adapter.get(column) == stored.get(column) for column in ARTICLE_COLUMNS if column != "url"):
+            self.crawler.stats.inc_value("dedupe/unchanged")
+            raise DuplicateArticle(f"unchanged: {adapter['url']} extracts as before", log_level="DEBUG")
+        return adapter.item

@@ -84,3 +84,15 @@ def m001_initial(db: Database) -> None:
         "CREATE VIRTUAL TABLE articles_fts USING fts5("
         f"title, text, title_folded, text_folded, tokenize='{FTS_TOKENIZER}')"
     )
+
+
+@migrations()
+def m010_extract_pages(db: Database) -> None:
+    # The raw HTML each article was extracted from, gzipped, so that `scrapy reextract`
+    # can run a better extraction again without the network. One page per article.
+    db["pages"].create(
+        {"article_id": int, "url": str, "fetched": str, "size": int, "html_gz": bytes},
+        pk="article_id",
+        not_null={"url", "fetched", "html_gz"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )

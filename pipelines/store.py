@@ -9,12 +9,14 @@ uncommitted batch and never leaves half an article.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
@@ -52,10 +54,13 @@ def database_path(settings: Any) -> Path:
 class NewsStore:
     """The news database: articles, their URLs, runs, failures and the search index."""
 
-    def __init__(self, db: Database, batch_size: int = 100, commit_seconds: float = 2.0) -> None:
+    def __init__(
+        self, db: Database, batch_size: int = 100, commit_seconds: float = 2.0, keep_pages: bool = True
+    ) -> None:
         self.db = db
         self.batch_size = batch_size
         self.commit_seconds = commit_seconds
+        self.keep_pages = keep_pages
         self.pending = 0
         self.batch_started = 0.0
 
@@ -116,6 +121,27 @@ class NewsStore:
     def knows_url(self, url: str) -> bool:
         return self.db.execute("SELECT 1 FROM article_urls WHERE url = ?", [url]).fetchone() is not None
 
+    def article_row(self, article_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["articles"].rows_where("id = ?", [article_id]))
+        return rows[0] if rows else None
+
+    def iter_pages(self, site: str | None = None, batch: int = 100) -> Iterator[dict[str, Any]]:
+        """Stored pages (``article_id``, ``url``, ``site``, ``html``), by article id, a batch at a time."""
+        last = 0
+        where = "AND a.site = ?" if site else ""
+        while True:
+            rows = self.db.execute(
+                "SELECT p.article_id, p.url, a.site, p.html_gz FROM pages p JOIN articles a ON a.id = p.article_id "
+                f"WHERE p.article_id > ? {where} ORDER BY p.article_id LIMIT ?",
+                [last, site, batch] if site else [last, batch],
+            ).fetchall()
+            if not rows:
+                return
+            for article_id, url, page_site, html_gz in rows:
+                yield {"article_id": article_id, "url": url, "site": page_site,
+                       "html": gzip.decompress(html_gz).decode("utf-8")}
+            last = rows[-1][0]
+
     # --- writes -----------------------------------------------------------------
 
     def add_article(self, item: Any) -> int:
@@ -130,6 +156,7 @@ class NewsStore:
         via = adapter.get("via") or "crawl"
         for url in [row["url"], *adapter.get("aliases", [])]:
             self.add_url(url, article_id, via)
+        self._save_page(int(article_id), row["url"], adapter.get("html"))
         self.article_written()
         return int(article_id)
 
@@ -142,7 +169,20 @@ class NewsStore:
         self.db["articles"].update(article_id, row)
         self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
         self._index(article_id, row["title"], row["text"])
+        if adapter.get("via") != "reextract":  # re-extraction reads the stored page: nothing new to keep
+            self._save_page(article_id, adapter["url"], adapter.get("html"))
         self.article_written()
+
+    def _save_page(self, article_id: int, url: str, html: str | None) -> None:
+        """Keep the page an article was extracted from, gzipped (setting ``STORE_PAGES``)."""
+        if not html or not self.keep_pages:
+            return
+        data = html.encode("utf-8")
+        self.db["pages"].upsert(
+            {"article_id": article_id, "url": url, "fetched": utc_now(), "size": len(data),
+             "html_gz": gzip.compress(data, compresslevel=6)},
+            pk="article_id",
+        )
 
     def add_url(self, url: str, article_id: int, via: str) -> bool:
         """Record ``url`` as leading to ``article_id``; False when it was known already."""
@@ -183,7 +223,7 @@ class NewsStore:
 def store_for(crawler: Crawler) -> NewsStore:
     """The crawler's one :class:`NewsStore`, opened on first use, closed when the spider closes.
 
-    Reads ``NEWS_DB``, ``STORE_BATCH_SIZE`` and ``STORE_COMMIT_SECONDS``.
+    Reads ``NEWS_DB``, ``STORE_BATCH_SIZE``, ``STORE_COMMIT_SECONDS`` and ``STORE_PAGES``.
     """
     store: NewsStore | None = getattr(crawler, "news_store", None)
     if store is None:
@@ -192,6 +232,7 @@ def store_for(crawler: Crawler) -> NewsStore:
             database_path(settings),
             batch_size=settings.getint("STORE_BATCH_SIZE", 100),
             commit_seconds=settings.getfloat("STORE_COMMIT_SECONDS", 2.0),
+            keep_pages=settings.getbool("STORE_PAGES", True),
         )
         crawler.news_store = store  # type: ignore[attr-defined]
         # Connected after the pipelines' close_spider, so every stage has flushed.
