@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NEWS_DB ?= data/news.db
 PORT ?= 8001
+CRAWL_LOG ?= data/crawl.log
 export NEWS_DB
 
 .PHONY: install run replay crawl browse test bench clean
@@ -20,12 +21,14 @@ install: $(VENV)/.installed
 replay: install
 	$(BIN)/scrapy replay
 
+# One line per site on the terminal; the whole log goes to $(CRAWL_LOG). A failed crawl
+# (no network) does not stop `make run`: the failures are in the database.
 crawl: install
-	@if $(BIN)/scrapy list | grep -qx news; then \
-		$(BIN)/scrapy crawl news || echo "Crawl finished with errors: see the failures table."; \
-	else \
-		echo "No 'news' spider yet: crawling skipped, serving the seed records."; \
-	fi
+	@mkdir -p $(dir $(CRAWL_LOG))
+	@echo "Crawling the sites of crawler/sites.yml into $(NEWS_DB) (log: $(CRAWL_LOG))"
+	@$(BIN)/scrapy crawl news -s LOG_FILE=$(CRAWL_LOG) -s LOG_FILE_APPEND=False; status=$$?; \
+		grep -h '\[crawler.extensions\]' $(CRAWL_LOG) | sed 's/^[^]]*\] [A-Z]*: //'; \
+		[ $$status -eq 0 ] || echo "The crawl stopped with an error: see $(CRAWL_LOG)."
 
 browse: install
 	$(BIN)/datasette serve "$(NEWS_DB)" --metadata datasette_meta/metadata.yml \

@@ -43,11 +43,32 @@ EXTENSIONS = {
     # No listening ports nobody asked for.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
+    # AutoThrottle that never goes below a site's own delay (crawler/middlewares.py).
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.middlewares.SiteAutoThrottle": 0,
 }
 
 # --- Sites ---------------------------------------------------------------------------
 # The human-edited list of sites to crawl (YAML; see the comments in the file).
 SITES_FILE = "crawler/sites.yml"
+
+# --- The news spider ------------------------------------------------------------------
+# Listing pages fetched per URL shape (digits blanked) and site: bounds calendar and paging traps.
+NEWS_PATTERN_LIMIT = 30
+# Without og:type or JSON-LD saying so, a page needs this much paragraph text to count as an article.
+NEWS_MIN_ARTICLE_CHARS = 500
+# Feeds and sitemaps are re-polled with If-None-Match / If-Modified-Since (state in fetch_state).
+CONDITIONAL_ENABLED = True
+# On 429/503: wait Retry-After (or BACKOFF_SECONDS, doubling) up to BACKOFF_MAX_SECONDS, BACKOFF_TIMES times.
+BACKOFF_ENABLED = True
+BACKOFF_TIMES = 3
+BACKOFF_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 300.0
+DOWNLOADER_MIDDLEWARES = {
+    # Runs after the robots.txt check (100) and sees responses before RetryMiddleware (550).
+    "crawler.middlewares.ConditionalGetMiddleware": 560,
+    "crawler.middlewares.BackoffMiddleware": 570,
+}
 
 # --- Seeds -------------------------------------------------------------------------
 # What `scrapy replay` reads when given no path.
@@ -60,6 +81,21 @@ ROBOTSTXT_OBEY = True
 # Where site owners can read what this crawler is and who runs it.
 CONTACT_URL = "https://github.com/vnnews-crawler"
 USER_AGENT = f"vnnews-crawler/0.1 (+{CONTACT_URL})"
+# Adapt the pace to each site's response times; the sites file's delay is the floor.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+# Per-site concurrency and delay come from the sites file (download slot per site).
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Fail fast when a site is unreachable (no network: a DNS failure), and retry once,
+# not in a storm; 429 and 503 are handled by BackoffMiddleware instead.
+DNS_TIMEOUT = 10
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 1
+RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-__all__ = ["Site", "SitesError", "load_sites", "parse_schedule"]
+__all__ = ["Site", "SitesError", "check_field", "load_sites", "parse_schedule", "site_fields"]
 
 
 class SitesError(ValueError):
@@ -140,6 +140,18 @@ def _check_field(name: str, value: Any, where: str) -> Any:
             raise SitesError(f"{where}, field 'schedule': {exc}") from None
         return str(value)
     return value
+
+
+def check_field(name: str, value: Any, where: str) -> Any:
+    """Validate one field given outside the file (``-a FIELD=VALUE``); ``where`` names the source in errors."""
+    if name not in _KNOWN:
+        raise SitesError(f"{where}: unknown field {name!r}; known fields: {', '.join(sorted(_KNOWN))}")
+    return _check_field(name, value, where)
+
+
+def site_fields() -> set[str]:
+    """The field names of a site."""
+    return set(_KNOWN)
 
 
 def _check_keys(mapping: dict[str, Any], where: str, allowed: set[str]) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipelines.store import ARTICLE_COLUMNS, store_for
+from pipelines.store import ARTICLE_COLUMNS, inc_stat, store_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -60,7 +60,6 @@ class DedupePipeline:
         digest = content_hash(adapter["text"])
         adapter["content_hash"] = digest
         url, via = adapter["url"], adapter.get("via") or "crawl"
-        stats = self.crawler.stats
         existing_id = self.store.article_id_for_hash(digest)
         if existing_id is None:
             known = self.store.article_for_url(url)
@@ -72,9 +71,9 @@ class DedupePipeline:
             return self._reextracted(adapter, existing_id)
         new_urls = [u for u in [url, *adapter.get("aliases", [])] if self.store.add_url(u, existing_id, via)]
         if not new_urls:
-            stats.inc_value("dedupe/unchanged")
+            inc_stat(self.crawler, "dedupe/unchanged", adapter.get("site"))
             raise DuplicateArticle(f"unchanged: {url} is article {existing_id} already", log_level="DEBUG")
-        stats.inc_value("dedupe/duplicate")
+        inc_stat(self.crawler, "dedupe/duplicate", adapter.get("site"))
         logger.info("Duplicate of article %s: %s kept as an alias", existing_id, url)
         raise DuplicateArticle(f"duplicate of article {existing_id}: {url} kept as an alias", log_level="DEBUG")
 

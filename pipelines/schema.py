@@ -96,3 +96,17 @@ def m010_extract_pages(db: Database) -> None:
         not_null={"url", "fetched", "html_gz"},
         foreign_keys=[("article_id", "articles", "id")],
     )
+
+
+@migrations()
+def m020_crawl_state(db: Database) -> None:
+    # Per-site run counts of the news spider.
+    for column in ("pages", "not_modified", "robots_skipped", "http_errors", "extract_failed"):
+        db["crawl_runs"].add_column(column, int)
+    # Conditional GET state of re-polled URLs (feeds, sitemaps): sent back as
+    # If-None-Match / If-Modified-Since on the next run.
+    db["fetch_state"].create(
+        {"url": str, "etag": str, "last_modified": str, "status": int, "fetched": str},
+        pk="url",
+        not_null={"fetched"},
+    )

@@ -142,7 +142,25 @@ class NewsStore:
                        "html": gzip.decompress(html_gz).decode("utf-8")}
             last = rows[-1][0]
 
+    def fetch_state(self, url: str) -> dict[str, Any] | None:
+        """The ``ETag`` and ``Last-Modified`` of ``url`` when last fetched, if any."""
+        row = self.db.execute("SELECT etag, last_modified FROM fetch_state WHERE url = ?", [url]).fetchone()
+        return {"etag": row[0], "last_modified": row[1]} if row else None
+
+    def failure_reasons(self, run_id: int) -> list[tuple[str, int]]:
+        """The reasons of a run's failures, most frequent first, with their counts."""
+        return self.db.execute(
+            "SELECT reason, count(*) FROM failures WHERE run_id = ? GROUP BY reason ORDER BY 2 DESC, 1", [run_id]
+        ).fetchall()
+
     # --- writes -----------------------------------------------------------------
+
+    def save_fetch_state(self, url: str, etag: str | None, last_modified: str | None, status: int) -> None:
+        self._write()
+        self.db.execute(
+            "INSERT OR REPLACE INTO fetch_state (url, etag, last_modified, status, fetched) VALUES (?, ?, ?, ?, ?)",
+            [url, etag, last_modified, status, utc_now()],
+        )
 
     def add_article(self, item: Any) -> int:
         """Insert a new article with its URL, aliases and search row; return its id."""
@@ -255,13 +273,12 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
-        stats = self.crawler.stats
         if adapter.get("article_id"):  # dedupe found the page changed under a known URL
             self.store.update_article(adapter["article_id"], item)
-            stats.inc_value("store/updated")
+            inc_stat(self.crawler, "store/updated", adapter.get("site"))
         else:
             adapter["article_id"] = self.store.add_article(item)
-            stats.inc_value("store/new")
+            inc_stat(self.crawler, "store/new", adapter.get("site"))
             logger.debug("Stored article %s from %s", adapter["article_id"], adapter["url"])
         return item
 
@@ -269,11 +286,21 @@ class StorePipeline:
         self.store.commit()
 
 
+def inc_stat(crawler: Crawler, stat: str, site: str | None = None) -> None:
+    """Count ``stat``, and ``stat/<site>`` too, so that a crawl of several sites can report each."""
+    crawler.stats.inc_value(stat)
+    if site:
+        crawler.stats.inc_value(f"{stat}/{site}")
+
+
 def report_failure(crawler: Crawler, url: str, stage: str, reason: str) -> None:
     """Record a page or file that could not become an article, and count it.
 
-    Stats: ``failures/count`` and ``failures/<stage>``.
+    Stats: ``failures/count`` and ``failures/<stage>``, also per site (see :func:`inc_stat`).
+    The run is that of the URL's site when the crawl runs several (``crawler.news_run_for``).
     """
-    crawler.stats.inc_value("failures/count")
-    crawler.stats.inc_value(f"failures/{stage}")
-    store_for(crawler).record_failure(url, reason, stage, getattr(crawler, "news_run_id", None))
+    run_for = getattr(crawler, "news_run_for", None)
+    site, run_id = run_for(url) if run_for else (None, getattr(crawler, "news_run_id", None))
+    inc_stat(crawler, "failures/count", site)
+    inc_stat(crawler, f"failures/{stage}", site)
+    store_for(crawler).record_failure(url, reason, stage, run_id)

@@ -1,0 +1,144 @@
+"""Downloader middlewares and throttling of the news crawl.
+
+- :class:`ConditionalGetMiddleware`: feeds and sitemaps are asked for with the
+  ``ETag``/``Last-Modified`` of the last run (stored per URL in ``fetch_state``
+  by :func:`remember_validators` once the spider has read the response).
+- :class:`BackoffMiddleware`: a 429 or 503 slows the site down for the time its
+  ``Retry-After`` asks (or an exponential default) and tries the page again.
+- :class:`SiteAutoThrottle`: AutoThrottle that never goes below a site's ``delay``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+from scrapy.extensions.throttle import AutoThrottle
+from scrapy.http import Response
+
+from pipelines.store import store_for
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class ConditionalGetMiddleware:
+    """For requests with ``meta["conditional"]``. Settings: ``CONDITIONAL_ENABLED``.
+
+    Stats: ``conditional/sent``, ``conditional/not_modified``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
+        if not crawler.settings.getbool("CONDITIONAL_ENABLED", True):
+            raise NotConfigured("CONDITIONAL_ENABLED is off")
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("conditional"):
+            return
+        state = store_for(self.crawler).fetch_state(request.url)
+        if not state:
+            return
+        if state["etag"]:
+            request.headers.setdefault(b"If-None-Match", state["etag"])
+        if state["last_modified"]:
+            request.headers.setdefault(b"If-Modified-Since", state["last_modified"])
+        self.crawler.stats.inc_value("conditional/sent")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if request.meta.get("conditional") and response.status == 304:
+            self.crawler.stats.inc_value("conditional/not_modified")
+        return response
+
+
+def remember_validators(crawler: Crawler, response: Response) -> None:
+    """Keep the ``ETag``/``Last-Modified`` of a fully processed response for the next run's conditional GET."""
+    etag, modified = response.headers.get(b"ETag"), response.headers.get(b"Last-Modified")
+    if etag or modified:
+        store_for(crawler).save_fetch_state(
+            response.url, etag and etag.decode("latin-1"), modified and modified.decode("latin-1"), response.status
+        )
+
+
+def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for: seconds, or an HTTP date; None when absent or invalid."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+class BackoffMiddleware:
+    """Settings: ``BACKOFF_ENABLED``, ``BACKOFF_TIMES``, ``BACKOFF_SECONDS``, ``BACKOFF_MAX_SECONDS``.
+
+    Stats: ``backoff/retried``, ``backoff/gave_up``. The download slot's delay
+    becomes the wait, so every request to the site slows down, not only this one.
+    """
+
+    CODES = (429, 503)
+
+    def __init__(self, crawler: Crawler, times: int, seconds: float, max_seconds: float) -> None:
+        self.crawler = crawler
+        self.times = times
+        self.seconds = seconds
+        self.max_seconds = max_seconds
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
+        settings = crawler.settings
+        if not settings.getbool("BACKOFF_ENABLED", True):
+            raise NotConfigured("BACKOFF_ENABLED is off")
+        return cls(crawler, settings.getint("BACKOFF_TIMES", 3), settings.getfloat("BACKOFF_SECONDS", 5.0),
+                   settings.getfloat("BACKOFF_MAX_SECONDS", 300.0))
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if response.status not in self.CODES:
+            return response
+        tries = request.meta.get("backoff_tries", 0)
+        if tries >= self.times:
+            self.crawler.stats.inc_value("backoff/gave_up")
+            return response
+        asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+        wait = min(self.max_seconds, asked if asked is not None else self.seconds * 2**tries)
+        downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is not None:
+            slot.delay = max(slot.delay, wait)
+        logger.info("HTTP %s from %s: waiting %.1fs before trying again", response.status, request.url, wait)
+        self.crawler.stats.inc_value("backoff/retried")
+        retry = request.replace(dont_filter=True)
+        retry.meta["backoff_tries"] = tries + 1
+        retry.priority -= 1
+        return retry
+
+
+class SiteAutoThrottle(AutoThrottle):
+    """AutoThrottle that keeps each site's download slot at or above the site's own ``delay``.
+
+    Settings: those of AutoThrottle (``AUTOTHROTTLE_*``) and ``DOWNLOAD_SLOTS``.
+    """
+
+    def _response_downloaded(self, response: Response, request: Request, spider: Any) -> None:
+        super()._response_downloaded(response, request, spider)
+        key, slot = self._get_slot(request, spider)
+        if slot is not None:
+            site_slot: dict[str, Any] = self.crawler.settings.getdict("DOWNLOAD_SLOTS").get(key, {})
+            slot.delay = max(slot.delay, float(site_slot.get("delay", 0.0)))

@@ -1,0 +1,309 @@
+"""The news spider: every configured site, one of them, or any site from its home page.
+
+    scrapy crawl news                      # every site of SITES_FILE
+    scrapy crawl news -a site=qdnd.vn      # one of them
+    scrapy crawl news -a url=https://x.vn/ # a site that is not configured: discovery alone
+    scrapy crawl news -a since=2          # only articles of the last 2 days (or since=2026-03-01)
+
+Any field of the sites file can be overridden for the run with ``-a FIELD=VALUE``
+(``-a max_pages=50 -a delay=0``). Discovery: robots.txt sitemaps (indexes,
+gzip, Google News), RSS/Atom feeds (configured or announced by the home page),
+and listing pages with their pagination. Only pages that look like articles
+become items; the pipelines do the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urldefrag
+
+import scrapy
+import yaml
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from crawler.discovery import Entry, canonical_url, feed_links, is_feed, page_kind, parse_feed, parse_since, parse_sitemap
+from crawler.items import ArticleItem
+from crawler.middlewares import remember_validators
+from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
+from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
+from pipelines.store import inc_stat, report_failure, store_for
+
+logger = logging.getLogger(__name__)
+
+# Links to the next page of a listing: followed at the same depth, bounded per URL shape.
+PAGINATION = re.compile(r"[?&](page|trang|p|pg)=\d+|/(page|trang|p)[-/]?\d+(\.html?)?/?$", re.IGNORECASE)
+
+
+class NewsSpider(scrapy.Spider):
+    """Arguments: ``site``, ``url``, ``since`` and any site field.
+
+    Settings: ``SITES_FILE``, ``NEWS_PATTERN_LIMIT``, ``NEWS_MIN_ARTICLE_CHARS``.
+    Stats (also per site, suffixed ``/<site>``): ``news/pages``, ``news/known``,
+    ``news/too_old``, ``news/robots_skipped``, ``news/http_errors``, ``news/over_budget``.
+    """
+
+    name = "news"
+    command = "crawl news"
+
+    def __init__(self, site: str | None = None, url: str | None = None, since: str | None = None,
+                 **kwargs: Any) -> None:
+        self.overrides = {key: kwargs.pop(key) for key in list(kwargs) if key in site_fields()}
+        super().__init__(**kwargs)
+        self.site_arg, self.url_arg, self.since_arg = site, url, since
+        self.sites: list[Site] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        try:
+            spider.sites = spider.select_sites(crawler.settings.get("SITES_FILE"))
+            spider.since = parse_since(spider.since_arg)
+        except (SitesError, ValueError) as exc:
+            logger.critical("%s", exc)
+            raise
+        # Settings are frozen after from_crawler: give each site its download slot.
+        slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
+        for site in spider.sites:
+            slots.setdefault(site.name, {"concurrency": site.concurrency, "delay": site.delay})
+        crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        spider.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
+        spider.min_article_chars = crawler.settings.getint("NEWS_MIN_ARTICLE_CHARS", 500)
+        return spider
+
+    def select_sites(self, sites_file: str) -> list[Site]:
+        """The sites of this run, with the ``-a FIELD=VALUE`` overrides applied."""
+        where = "spider arguments (-a)"
+        overrides = {k: check_field(k, yaml.safe_load(v) if isinstance(v, str) else v, where)
+                     for k, v in self.overrides.items()}
+        if self.url_arg:
+            home = check_field("home", self.url_arg, where)
+            name = check_field("name", self.site_arg or host(home) or "site", where)
+            return [Site(name=name, home=home, **overrides)]
+        sites = load_sites(sites_file)
+        if self.site_arg:
+            sites = [s for s in sites if s.name == self.site_arg]
+            if not sites:
+                names = ", ".join(s.name for s in load_sites(sites_file))
+                raise SitesError(f"{sites_file}: no site named {self.site_arg!r}; the sites are: {names}")
+        return [Site(**{**vars(s), **overrides}) for s in sites]
+
+    # --- state kept across a JOBDIR resume ----------------------------------------
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Pages scheduled per site and per URL shape (in ``self.state`` when JOBDIR is set)."""
+        state = getattr(self, "state", None)
+        if state is None:
+            state = self.__dict__.setdefault("_state", {})
+        return state.setdefault("news_counters", {})
+
+    def site_for_url(self, url: str) -> Site | None:
+        return next((s for s in self.sites if same_site(url, s.domain)), None)
+
+    def _site(self, response: Response) -> Site:
+        return next(s for s in self.sites if s.name == response.meta["news_site"])
+
+    # --- requests ------------------------------------------------------------------
+
+    def _request(self, site: Site, url: str, kind: str, callback: Any, depth: int = 0,
+                 **meta: Any) -> scrapy.Request | None:
+        """A request within the site's page budget (``max_pages``), or None."""
+        counters = self.counters
+        if counters.get(site.name, 0) >= site.max_pages:
+            inc_stat(self.crawler, "news/over_budget", site.name)
+            return None
+        counters[site.name] = counters.get(site.name, 0) + 1
+        meta.update(news_site=site.name, news_kind=kind, news_depth=depth, download_slot=site.name)
+        if kind in ("feed", "sitemap"):  # re-polled every run: ask only for what changed
+            meta.update(conditional=True, handle_httpstatus_list=[304])
+        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
+                              priority={"article": 10, "feed": 20, "sitemap": 20}.get(kind, 0))
+
+    async def start(self) -> AsyncIterator[Any]:
+        for site in self.sites:
+            logger.info("Crawling %s from %s", site.name, site.home)
+            robots = site.home.split("/", 3)[:3]
+            first = [
+                (site.home, "home", self.parse_page),
+                ("/".join(robots) + "/robots.txt", "robots", self.parse_robots),
+                *((url, "feed", self.parse_feed) for url in site.feeds),
+                *((url, "sitemap", self.parse_sitemap) for url in site.sitemaps),
+                *((url, "listing", self.parse_page) for url in site.categories),
+            ]
+            for url, kind, callback in first:
+                request = self._request(site, url, kind, callback)
+                if request:
+                    yield request
+
+    def article_request(self, site: Site, link: str, published: datetime | None = None,
+                        depth: int = 0) -> scrapy.Request | None:
+        """A request for a URL that may be an article, unless stored already, too old or denied."""
+        url = clean_url(link)
+        if not same_site(url, site.domain) or is_asset(url) or any(re.search(p, url) for p in site.deny):
+            return None
+        since = self.since_for(site)
+        if since and published and published < since:
+            inc_stat(self.crawler, "news/too_old", site.name)
+            return None
+        store = store_for(self.crawler)
+        if store.knows_url(url) or (link != url and store.knows_url(link)):
+            inc_stat(self.crawler, "news/known", site.name)
+            return None
+        return self._request(site, url, "article", self.parse_page, depth, news_links=[link])
+
+    def since_for(self, site: Site) -> datetime | None:
+        if self.since is not None:
+            return self.since
+        return parse_since(site.since_days) if site.since_days else None
+
+    def url_says_article(self, site: Site, url: str) -> bool:
+        if site.allow:
+            return any(re.search(p, url) for p in site.allow)
+        return looks_like_article_url(url)
+
+    # --- callbacks -----------------------------------------------------------------
+
+    def _fetched(self, response: Response) -> bool:
+        """Count the page; False for a 304 (nothing changed since the last run)."""
+        site = response.meta["news_site"]
+        inc_stat(self.crawler, "news/pages", site)
+        if response.status == 304:
+            inc_stat(self.crawler, "news/not_modified", site)
+            logger.debug("Not modified: %s", response.url)
+            return False
+        return True
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        if not self._fetched(response):
+            return
+        site = self._site(response)
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            if same_site(url, site.domain) and url not in site.sitemaps:
+                if request := self._request(site, url, "sitemap", self.parse_sitemap):
+                    yield request
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        if not self._fetched(response):
+            return
+        site = self._site(response)
+        body = response.body
+        if body[:2] == b"\x1f\x8b":  # a .xml.gz file, not a gzip transfer encoding
+            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+        entries = parse_sitemap(body, response.url) or parse_feed(body, response.url)
+        yield from self._entries(site, entries)
+        # An index is read in full every run: its children change while it stays the same.
+        if not any(entry.is_sitemap for entry in entries):
+            remember_validators(self.crawler, response)
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        if not self._fetched(response):
+            return
+        yield from self._entries(self._site(response), parse_feed(response.body, response.url))
+        remember_validators(self.crawler, response)
+
+    def _entries(self, site: Site, entries: list[Entry]) -> Iterator[Any]:
+        since = self.since_for(site)
+        for entry in entries:
+            if entry.is_sitemap:
+                if since and entry.published and entry.published < since:
+                    inc_stat(self.crawler, "news/too_old", site.name)
+                elif same_site(entry.url, site.domain):
+                    if request := self._request(site, entry.url, "sitemap", self.parse_sitemap):
+                        yield request
+            elif request := self.article_request(site, entry.url, entry.published):
+                yield request
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        """A home, listing or article page: an item for an article, links for a listing."""
+        if not self._fetched(response):
+            return
+        site = self._site(response)
+        meta = response.meta
+        if meta["news_kind"] == "home" and is_feed(response.body):  # -a url= given a feed
+            yield from self._entries(site, parse_feed(response.body, response.url))
+            return
+        # A listing link can still lead to an article that says so (og:type, JSON-LD).
+        url_says_article = meta["news_kind"] == "article" and self.url_says_article(site, clean_url(response.url))
+        kind = "listing" if meta["news_kind"] == "home" else page_kind(response, url_says_article,
+                                                                        self.min_article_chars)
+        if kind == "other" or not isinstance(response, TextResponse):  # a PDF, an image...
+            inc_stat(self.crawler, "news/not_html", site.name)
+            return
+        if kind == "article":
+            yield self.article_item(site, response)
+            return
+        if meta["news_kind"] == "home":
+            for url in feed_links(response):
+                if same_site(url, site.domain) and url not in site.feeds:
+                    if request := self._request(site, url, "feed", self.parse_feed):
+                        yield request
+        yield from self.follow_links(site, response)
+
+    def follow_links(self, site: Site, response: TextResponse) -> Iterator[Any]:
+        depth = response.meta["news_depth"]
+        next_pages = set(response.css('link[rel="next"]::attr(href), a[rel~="next"]::attr(href)').getall())
+        counters = self.counters
+        for href in dict.fromkeys(response.css("a::attr(href)").getall()):
+            link = urldefrag(response.urljoin(href.strip()))[0]
+            if not link.startswith(("http://", "https://")) or not same_site(link, site.domain) or is_asset(link):
+                continue
+            url = clean_url(link)
+            if self.url_says_article(site, url):
+                if request := self.article_request(site, link, depth=depth + 1):
+                    yield request
+                continue
+            if any(re.search(p, url) for p in site.deny):
+                continue
+            if f"seen:{url}" in counters:  # listing URLs of this run only: a few hundred at most
+                continue
+            paging = href in next_pages or bool(PAGINATION.search(url))
+            next_depth = depth if paging else depth + 1
+            shape = f"shape:{url_shape(url)}"
+            if next_depth > site.max_depth:
+                inc_stat(self.crawler, "news/too_deep", site.name)
+                continue
+            if counters.get(shape, 0) >= self.pattern_limit:
+                inc_stat(self.crawler, "news/trap_bounded", site.name)
+                continue
+            counters[shape] = counters.get(shape, 0) + 1
+            counters[f"seen:{url}"] = 1
+            if request := self._request(site, url, "listing", self.parse_page, next_depth):
+                yield request
+
+    def article_item(self, site: Site, response: TextResponse) -> ArticleItem:
+        canonical = canonical_url(response)
+        url = clean_url(canonical) if canonical and same_site(canonical, site.domain) else clean_url(response.url)
+        seen = [*response.meta.get("news_links", []), *response.meta.get("redirect_urls", []), response.url]
+        aliases = [u for u in dict.fromkeys(seen) if u != url]
+        inc_stat(self.crawler, "news/articles", site.name)
+        return ArticleItem(url=url, html=response.text, site=site.name, aliases=aliases, via="crawl")
+
+    # --- failures ------------------------------------------------------------------
+
+    def failed(self, failure: Failure) -> None:
+        """A request that got no usable page: counted per site, recorded in ``failures``, the crawl goes on."""
+        request = failure.request  # type: ignore[attr-defined]
+        site = request.meta.get("news_site")
+        if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+            inc_stat(self.crawler, "news/robots_skipped", site)
+            return
+        if request.meta.get("news_kind") == "robots":  # no robots.txt: no sitemaps from it, nothing wrong
+            return
+        if failure.check(HttpError):
+            response = failure.value.response
+            reason = f"HTTP {response.status}"
+            inc_stat(self.crawler, "news/pages", site)  # fetched, though not usable
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        inc_stat(self.crawler, "news/http_errors", site)
+        logger.debug("Failed %s: %s", request.url, reason)
+        report_failure(self.crawler, request.url, "fetch", reason)

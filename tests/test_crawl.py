@@ -1,0 +1,176 @@
+"""`scrapy crawl news` end to end against the loopback fixture site (tests/newsite.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from crawler.settings import CONTACT_URL
+from tests.conftest import run_scrapy
+from tests.newsite import ARTICLES, DELETED, DISALLOWED, OLD_ARTICLES, PDF_PATHS, SYNDICATED, NewsSite
+
+PATTERN_LIMIT = 5
+FAST = ("-a", "delay=0", "-s", f"NEWS_PATTERN_LIMIT={PATTERN_LIMIT}", "-s", "AUTOTHROTTLE_START_DELAY=0")
+
+
+@pytest.fixture(scope="module")
+def site():
+    with NewsSite() as running:
+        yield running
+
+
+def crawl(site: NewsSite, db: Path, *args: str):
+    result = run_scrapy("crawl", "news", "-a", f"url={site.url('/')}", *FAST, *args, db=db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def two_runs(site, tmp_path_factory):
+    """The database after two crawls of the site, and the paths each crawl requested."""
+    db = tmp_path_factory.mktemp("crawl") / "news.db"
+    first_log = len(site.log)
+    first = crawl(site, db)
+    second_log = len(site.log)
+    second = crawl(site, db)
+    return db, site.log[first_log:second_log], site.log[second_log:], first, second
+
+
+def article_paths(hits) -> list[str]:
+    return [hit.path for hit in hits if hit.path.lstrip("/") in ARTICLES]
+
+
+def test_first_crawl_stores_exactly_the_articles(site, two_runs):
+    db, _, _, _, _ = two_runs
+    rows = list(Database(db)["articles"].rows)
+    assert sorted(row["url"] for row in rows) == sorted(site.url(f"/{slug}") for slug in ARTICLES)
+    by_url = {row["url"]: row for row in rows}
+    for slug, (_, _, title, lead) in ARTICLES.items():
+        article = by_url[site.url(f"/{slug}")]
+        assert article["site"] == "127.0.0.1"
+        assert lead in article["text"]
+        assert title in (article["title"] or "")
+
+
+def test_every_url_that_led_to_an_article_is_an_alias(site, two_runs):
+    db = Database(two_runs[0])
+    urls = {row["url"]: row["article_id"] for row in db["article_urls"].rows}
+    first = site.url(f"/{next(iter(ARTICLES))}")
+    first_id = urls[first]
+    aliases = sorted(url for url, article_id in urls.items() if article_id == first_id)
+    # The syndicated copy (same page, canonical to the original), with and without its tracking parameters.
+    assert aliases == sorted([first, site.url(f"/{SYNDICATED}"), site.url(f"/{SYNDICATED}?utm_source=zalo&fbclid=abc123")])
+    assert len(urls) == len(ARTICLES) + 2
+
+
+def test_first_run_counts_and_failures(site, two_runs):
+    db = Database(two_runs[0])
+    run = next(db["crawl_runs"].rows_where(order_by="id"))
+    assert (run["command"], run["site"], run["status"]) == ("crawl news", "127.0.0.1", "finished")
+    assert run["new"] == len(ARTICLES)
+    # The syndicated copy and the original: whichever comes second is a duplicate (new alias) or unchanged.
+    assert run["duplicate"] + run["unchanged"] == 1
+    assert (run["robots_skipped"], run["http_errors"], run["failed"], run["not_modified"]) == (1, 1, 1, 0)
+    assert run["pages"] == len(two_runs[1]) - 1  # robots.txt is fetched by Scrapy's middleware and by us
+    failures = list(db["failures"].rows_where("run_id = ?", [run["id"]]))
+    assert [(f["url"], f["stage"], f["reason"], f["run_id"]) for f in failures] == [
+        (site.url(f"/{DELETED}"), "fetch", "HTTP 404", run["id"])
+    ]
+
+
+def test_first_run_skips_what_it_should(two_runs):
+    paths = [hit.path for hit in two_runs[1]]
+    for never in [DISALLOWED, PDF_PATHS[0], *OLD_ARTICLES, "sitemap-2025.xml"]:
+        assert f"/{never}" not in paths
+    assert "/sitemap-bai-viet.xml.gz" in paths and "/sitemap-tin-tuc.xml" in paths and "/rss/tin-moi-nhat.rss" in paths
+    # Traps are bounded by the per-pattern limit (and the calendar also by depth).
+    assert 1 <= sum(p.startswith("/lich/") for p in paths) <= PATTERN_LIMIT
+    assert sum(p.startswith("/tag/tin-nong?trang=") for p in paths) == PATTERN_LIMIT
+    assert sorted(set(article_paths(two_runs[1]))) == sorted(f"/{slug}" for slug in ARTICLES)
+    assert all(CONTACT_URL in hit.headers["user-agent"] for hit in two_runs[1])
+
+
+def test_second_run_fetches_no_article_and_counts_not_modified(two_runs):
+    db, _, second_hits, _, second = two_runs
+    assert article_paths(second_hits) == []
+    statuses = {hit.path: hit.status for hit in second_hits}
+    assert statuses["/rss/tin-moi-nhat.rss"] == 304
+    assert statuses["/sitemap-bai-viet.xml.gz"] == 304 and statuses["/sitemap-tin-tuc.xml"] == 304
+    assert any("if-none-match" in hit.headers for hit in second_hits if hit.path == "/rss/tin-moi-nhat.rss")
+    run = list(Database(db)["crawl_runs"].rows_where(order_by="id"))[-1]
+    assert (run["new"], run["duplicate"], run["not_modified"], run["status"]) == (0, 0, 3, "finished")
+    assert Database(db)["articles"].count == len(ARTICLES)
+    assert "not modified" in second.stderr
+
+
+def test_since_argument_skips_older_feed_entries(site, tmp_path):
+    db = tmp_path / "news.db"
+    mark = len(site.log)
+    # Only the last 0.8 days: the sitemap's news article (half a day old) passes, the RSS items (1 and 2 days) not.
+    crawl(site, db, "-a", "since=0.8", "-a", "max_depth=0")
+    paths = site.paths(mark)
+    assert "/the-thao/doi-tuyen-viet-nam-thang-dam-10003.html" in paths
+    assert "/giao-duc/hoc-sinh-mien-nui-den-truong-10004.html" not in paths
+
+
+def write_sites(path: Path, site: NewsSite, **extra) -> Path:
+    sites = {
+        "defaults": {"delay": 0, "schedule": "every 1h"},
+        "sites": [
+            {"name": "mau.vn", "home": site.url("/"), "feeds": [site.url("/rss/tin-moi-nhat.rss")],
+             "allow": [r"-\d{5}\.html$"], "max_depth": 1},
+            # Nothing listens on port 1: the site is unreachable, as every site is without a network.
+            {"name": "unreachable.vn", "home": "http://localhost:1/", "feeds": ["http://localhost:1/rss"]},
+        ],
+        **extra,
+    }
+    import yaml
+
+    path.write_text(yaml.safe_dump(sites, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_site_argument_crawls_one_configured_site(site, tmp_path):
+    sites = write_sites(tmp_path / "sites.yml", site)
+    db = tmp_path / "news.db"
+    result = run_scrapy("crawl", "news", "-a", "site=mau.vn", "-s", f"SITES_FILE={sites}", db=db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    database = Database(db)
+    assert [(r["site"], r["status"]) for r in database["crawl_runs"].rows] == [("mau.vn", "finished")]
+    assert {r["site"] for r in database["articles"].rows} == {"mau.vn"}
+    assert database["articles"].count == len(ARTICLES)
+
+
+def test_all_sites_one_run_row_each_and_unreachable_site_recorded(site, tmp_path):
+    sites = write_sites(tmp_path / "sites.yml", site)
+    db = tmp_path / "news.db"
+    result = run_scrapy("crawl", "news", "-s", f"SITES_FILE={sites}", db=db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    database = Database(db)
+    runs = {r["site"]: r for r in database["crawl_runs"].rows}
+    assert set(runs) == {"mau.vn", "unreachable.vn"}
+    assert runs["mau.vn"]["new"] == len(ARTICLES) and runs["mau.vn"]["failed"] == 1
+    down = runs["unreachable.vn"]
+    assert (down["status"], down["pages"], down["new"]) == ("failed", 0, 0)
+    failed_urls = {f["url"] for f in database["failures"].rows_where("run_id = ?", [down["id"]])}
+    assert failed_urls == {"http://localhost:1/", "http://localhost:1/rss"}
+    # One line for the unreachable site, naming the reason.
+    lines = [line for line in result.stderr.splitlines() if "unreachable.vn: run" in line]
+    assert len(lines) == 1 and "failed" in lines[0] and "Connection" in lines[0]
+
+
+def test_unknown_site_and_bad_sites_file_stop_the_run(site, tmp_path):
+    sites = write_sites(tmp_path / "sites.yml", site)
+    result = run_scrapy("crawl", "news", "-a", "site=nope.vn", "-s", f"SITES_FILE={sites}", db=tmp_path / "a.db")
+    assert result.returncode != 0
+    assert "no site named 'nope.vn'; the sites are: mau.vn, unreachable.vn" in result.stderr
+    bad = tmp_path / "bad.yml"
+    bad.write_text("sites:\n  - name: x.vn\n    home: x.vn\n", encoding="utf-8")
+    result = run_scrapy("crawl", "news", "-s", f"SITES_FILE={bad}", db=tmp_path / "b.db")
+    assert result.returncode != 0
+    assert f"{bad}, site 'x.vn', field 'home': expected an http:// or https:// URL" in result.stderr
+    result = run_scrapy("crawl", "news", "-a", f"url={site.url('/')}", "-a", "delay=soon", db=tmp_path / "c.db")
+    assert result.returncode != 0
+    assert "spider arguments (-a), field 'delay': expected a number of at least 0.0, got 'soon'" in result.stderr
