@@ -39,7 +39,7 @@ def run_counts(crawler: Crawler, site: str | None = None) -> dict[str, int]:
 
 
 class CrawlRunsExtension:
-    """Settings: ``CRAWL_RUNS_ENABLED``.
+    """Settings: ``CRAWL_RUNS_ENABLED``, ``CRAWL_RUN_ID`` (a row to fill in instead of adding one).
 
     A spider with a ``sites`` list (the news spider) gets one row per site, and
     failures are filed under the run of their URL's site
@@ -50,6 +50,9 @@ class CrawlRunsExtension:
         self.crawler = crawler
         self.run_id: int | None = None
         self.site_runs: dict[str, int] = {}
+        # `scrapy schedule` creates the row itself (so that even a crawl that dies
+        # before it opens has one) and passes its id: the crawl's run takes it.
+        self.adopt_run_id = crawler.settings.getint("CRAWL_RUN_ID", 0)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunsExtension:
@@ -61,10 +64,16 @@ class CrawlRunsExtension:
         return extension
 
     def start_run(self, spider: Spider, site: str | None) -> int:
+        if self.adopt_run_id:
+            run_id, self.adopt_run_id = self.adopt_run_id, 0
+            return run_id
         command = getattr(spider, "command", None) or f"crawl {spider.name}"
         return store_for(self.crawler).start_run(command, site)
 
     def spider_opened(self, spider: Spider) -> None:
+        # Keep the rows' counts current with every committed batch: a crawl that
+        # is killed still leaves the counts of what it stored.
+        store_for(self.crawler).before_commit.append(self.save_counts)
         sites = getattr(spider, "sites", None)
         if not sites:
             self.run_id = self.start_run(spider, getattr(spider, "site_name", None))
@@ -79,6 +88,13 @@ class CrawlRunsExtension:
             return (site.name, self.site_runs.get(site.name)) if site else (None, None)
 
         self.crawler.news_run_for = run_for  # type: ignore[attr-defined]
+
+    def save_counts(self) -> None:
+        table = store_for(self.crawler).db["crawl_runs"]
+        if self.run_id is not None:
+            table.update(self.run_id, run_counts(self.crawler))
+        for site, run_id in self.site_runs.items():
+            table.update(run_id, run_counts(self.crawler, site))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         status = RUN_STATUS.get(reason, reason)

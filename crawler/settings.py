@@ -38,6 +38,9 @@ ITEM_PIPELINES = {
 # --- Runs ------------------------------------------------------------------------
 # Record every run in the crawl_runs table.
 CRAWL_RUNS_ENABLED = True
+# The crawl_runs row this run fills in instead of adding its own: set by
+# `scrapy schedule` for each crawl it starts; 0 = add a row.
+CRAWL_RUN_ID = 0
 EXTENSIONS = {
     "crawler.extensions.CrawlRunsExtension": 100,
     # No listening ports nobody asked for.
@@ -69,6 +72,20 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalGetMiddleware": 560,
     "crawler.middlewares.BackoffMiddleware": 570,
 }
+
+# --- Schedule (`scrapy schedule`) -----------------------------------------------------
+# A crawl running longer than this (seconds) is stopped and recorded as "timeout"; 0 = no limit.
+SCHEDULE_CRAWL_TIMEOUT = 3600
+# Seconds between asking a crawl to stop (SIGTERM, for a timeout or a shutdown) and killing it.
+SCHEDULE_KILL_AFTER = 30
+# Crawls of different sites running at once (one site is never crawled twice at once).
+SCHEDULE_MAX_CRAWLS = 2
+# A site whose last this-many runs failed is reported in the log (and by the crawl_health query).
+SCHEDULE_ALERT_AFTER = 3
+# Where the per-site lock files and the crawl logs go; empty = "<NEWS_DB stem>-schedule" beside NEWS_DB.
+SCHEDULE_STATE_DIR = ""
+# Crawl logs kept per site (the oldest are deleted).
+SCHEDULE_KEEP_LOGS = 20
 
 # --- Seeds -------------------------------------------------------------------------
 # What `scrapy replay` reads when given no path.

@@ -110,3 +110,12 @@ def m020_crawl_state(db: Database) -> None:
         pk="url",
         not_null={"fetched"},
     )
+
+
+@migrations()
+def m050_schedule_run_process(db: Database) -> None:
+    # `scrapy schedule` runs each crawl in its own process: keep the process id,
+    # how it exited and where its log went, to explain a run that crashed.
+    db["crawl_runs"].add_column("pid", int)
+    db["crawl_runs"].add_column("exit_code", int)
+    db["crawl_runs"].add_column("log_file", str)

@@ -14,15 +14,16 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from sqlite_utils import Database
+from twisted.internet.task import LoopingCall
 
 from pipelines import schema
 from pipelines.vietnamese import fold
@@ -63,6 +64,9 @@ class NewsStore:
         self.keep_pages = keep_pages
         self.pending = 0
         self.batch_started = 0.0
+        # Called inside each batch transaction just before it commits (a run's
+        # counts), so what they write lands with the articles they describe.
+        self.before_commit: list[Callable[[], None]] = []
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
@@ -94,8 +98,15 @@ class NewsStore:
         if self.pending >= self.batch_size or time.monotonic() - self.batch_started >= self.commit_seconds:
             self.commit()
 
+    def commit_if_old(self) -> None:
+        """Commit a batch open for ``commit_seconds`` or more, even with no new article to write."""
+        if self.db.conn.in_transaction and time.monotonic() - self.batch_started >= self.commit_seconds:
+            self.commit()
+
     def commit(self) -> None:
         if self.db.conn.in_transaction:
+            for hook in self.before_commit:
+                hook()
             self.db.conn.execute("COMMIT")
         self.pending = 0
 
@@ -255,6 +266,20 @@ def store_for(crawler: Crawler) -> NewsStore:
         crawler.news_store = store  # type: ignore[attr-defined]
         # Connected after the pipelines' close_spider, so every stage has flushed.
         crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
+        # Commit on a clock too: a batch left open while the crawl waits on a slow
+        # site would hold SQLite's write lock and stall every other writer (a
+        # crawl of another site, `scrapy schedule`) for as long.
+        clock = LoopingCall(store.commit_if_old)
+
+        def start_clock() -> None:  # not returning start()'s Deferred: the engine would wait on it
+            clock.start(max(store.commit_seconds / 2, 0.1), now=False)
+
+        def stop_clock() -> None:
+            if clock.running:
+                clock.stop()
+
+        crawler.signals.connect(start_clock, signal=signals.engine_started, weak=False)
+        crawler.signals.connect(stop_clock, signal=signals.engine_stopped, weak=False)
     return store
 
 
