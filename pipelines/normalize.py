@@ -1,4 +1,4 @@
-"""Normalize article text: Unicode NFC, whitespace, boilerplate, byline to author."""
+"""Normalize article text: Unicode NFC, whitespace, boilerplate, other outlets' source lines, byline to author."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from pipelines.vietnamese import (
     clean_line,
     detect_language,
+    drop_source_lines,
     extract_byline,
     lead_title,
     remove_boilerplate,
@@ -31,7 +32,7 @@ class EmptyArticle(DropItem):
 
 def normalize_text(text: str) -> tuple[str, str | None]:
     """Clean body text; return it (one paragraph a line) and the byline author, if any."""
-    paragraphs = remove_boilerplate(split_paragraphs(text))
+    paragraphs = drop_source_lines(remove_boilerplate(split_paragraphs(text)))
     paragraphs, author = extract_byline(paragraphs)
     return "\n".join(paragraphs), author
 

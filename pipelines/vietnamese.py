@@ -16,6 +16,7 @@ __all__ = [
     "Rule",
     "clean_line",
     "detect_language",
+    "drop_source_lines",
     "extract_byline",
     "fold",
     "lead_title",
@@ -86,6 +87,11 @@ BOILERPLATE_RULES: tuple[Rule, ...] = (
         r"\*?\s*Mời (?:bạn đọc|quý độc giả|quý vị) (?:vào|xem|đón đọc) .{0,80}?(?:các )?tin,? bài liên quan\.?",
         "* Mời bạn đọc vào chuyên mục Quốc phòng an ninh xem các tin, bài liên quan.",
     ),
+    Rule(
+        "qdnd-section-promo",
+        r"\*?\s*Chuyên mục .{3,80}? trên Báo Quân đội nhân dân(?: Điện tử)? gửi tới bạn đọc .*",
+        "* Chuyên mục Quân sự thế giới hôm nay trên Báo Quân đội nhân dân Điện tử gửi tới bạn đọc thông tin mới nhất.",
+    ),
     # App download prompts (baochinhphu.vn and others).
     Rule("app-download", r"Tải ứng dụng\s*:?(?:\s.{0,60})?", "Tải ứng dụng:"),
     # Share prompts and cookie banners.
@@ -138,6 +144,21 @@ def remove_boilerplate(paragraphs: list[str]) -> list[str]:
     return kept
 
 
+# A last line naming where the text came from: "Theo VnExpress", "(Theo Reuters)",
+# "Nguồn: Tuổi Trẻ", or a news agency alone ("TTXVN", "TTXVN/Vietnam+").
+SOURCE_LINE = re.compile(
+    r"^\(?\s*(?:(?:[Tt]heo|[Nn]guồn|NGUỒN|THEO)\s*:?\s+[A-ZÀ-ỸĐ][^.!?,]{1,60}"
+    r"|(?:TTXVN|VNA|AFP|Reuters|AP|Xinhua|Sputnik|TASS|Bloomberg)(?:\s*/\s*[\w+.]+)?)\s*\)?\.?$"
+)
+
+
+def drop_source_lines(paragraphs: list[str]) -> list[str]:
+    """Drop trailing lines that name another outlet or an agency as the source."""
+    while paragraphs and len(paragraphs[-1]) < 80 and SOURCE_LINE.match(paragraphs[-1]):
+        paragraphs = paragraphs[:-1]
+    return paragraphs
+
+
 # --- Bylines -----------------------------------------------------------------
 
 _UPPER_WORD = r"[A-ZÀ-ỸĐ][A-ZÀ-ỸĐ'’.-]*"
@@ -166,7 +187,8 @@ SIGNATURE_LINE = re.compile(
 )
 # Photo credits are not authors.
 PHOTO_CREDIT = re.compile(r"^(?:Ảnh|Đồ họa|Đồ hoạ|Video|Clip|Nguồn)\s*:", re.IGNORECASE)
-_NAME_SPLIT = re.compile(r"\s*(?:,|;|\s-\s|\bvà\b|&)\s*")
+# "A, B", "A và B", "A - B", "A – B" and "TIẾN DŨNG-VĂN CHUNG" (a hyphen between capitals).
+_NAME_SPLIT = re.compile(r"\s*(?:,|;|\s[-–—]\s|(?<=[A-ZÀ-ỸĐ])[-–](?=[A-ZÀ-ỸĐ])|\bvà\b|&)\s*")
 
 
 def proper_case(name: str) -> str:

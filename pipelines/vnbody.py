@@ -5,15 +5,14 @@ article's own body container when a known one is there (``BODY_XPATHS``) and
 removes related-article boxes, "Tin liên quan" blocks and caption toolbars
 (``PRUNE_XPATHS``); photo captions become paragraphs, so they stay with the
 text. After it, :func:`clean_body` drops what is left of the page around the
-text: the headline and lead repeated, a trailing source line of another
-outlet, the byline already taken as the author.
+text: the headline and lead repeated, the byline already taken as the author.
+(Trailing source lines of other outlets go in the normalize stage, with the
+other text rules: :func:`pipelines.vietnamese.drop_source_lines`.)
 
 Selectors and patterns are data: a new site's markup is one more line.
 """
 
 from __future__ import annotations
-
-import re
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -50,8 +49,6 @@ PRUNE_XPATHS = (
 )
 _CAPTIONS = f"//figcaption | //*[{_class('PhotoCMS_Caption')}] | //p[{_class('Image')}]"
 
-# A last line naming where the text came from: "Theo VnExpress", "(Theo Reuters)", "Nguồn: Tuổi Trẻ".
-SOURCE_LINE = re.compile(r"^\(?\s*(?:Theo|Nguồn)\s*:?\s+[^.!?]{2,60}\)?\.?$", re.IGNORECASE)
 
 
 def focus_body(tree: HtmlElement) -> HtmlElement | None:
@@ -104,8 +101,6 @@ def clean_body(text: str, title: str | None = None, description: str | None = No
         description and fold(description).endswith(fold(lines[0])) and len(lines[0]) > 40
     )):
         lines.pop(0)
-    while lines and (SOURCE_LINE.match(lines[-1]) and len(lines[-1]) < 80):
-        lines.pop()
     if lines and author:
         last = fold(lines[-1])
         first_author = fold(author.split(",")[0])

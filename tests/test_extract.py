@@ -76,7 +76,7 @@ def test_meta_only_page(meta_only: dict) -> None:
     text = meta_only["text"]
     assert "Rau xanh về chợ Bình Điền giảm mạnh - Ảnh: NGỌC PHƯỢNG" in text  # caption kept
     assert "Giá heo hơi tăng trở lại" not in text  # related box
-    assert "Theo Sài Gòn Giải Phóng" not in text  # another outlet's source line
+    assert "Theo Sài Gòn Giải Phóng" not in normalize_text(text)[0]  # another outlet's source line
     assert not text.startswith("Giá nhiều loại rau xanh")  # the sapo is the description, not repeated
     assert meta_only["description"].startswith("Giá nhiều loại rau xanh")
 
@@ -131,3 +131,20 @@ def test_strip_site_suffix(title: str, url: str, expected: str) -> None:
 def test_listing_page_gives_no_article() -> None:
     links = "".join(f"<li><a href='/tin-{n}.html'>Tin thứ {n} trong ngày hôm nay</a></li>" for n in range(20))
     assert extract_article(f"<html><body><ul>{links}</ul></body></html>", "https://x.vn/", CONFIG) is None
+
+
+@pytest.mark.parametrize(
+    ("last", "dropped"),
+    [
+        ("Theo VnExpress", True),
+        ("(Theo Reuters)", True),
+        ("Nguồn: Tuổi Trẻ", True),
+        ("TTXVN", True),
+        ("TTXVN/Vietnam+", True),
+        ("Theo ông Hòa, mùa cà phê năm nay được giá.", False),
+        ("Bà Lan cho biết sẽ tiếp tục bán rau.", False),
+    ],
+)
+def test_source_lines_of_other_outlets(last: str, dropped: bool) -> None:
+    text, _ = normalize_text(f"Đoạn đầu của bài báo.\n{last}")
+    assert (last not in text.split("\n")) is dropped
