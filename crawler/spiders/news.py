@@ -35,6 +35,7 @@ from crawler.items import ArticleItem
 from crawler.middlewares import remember_validators
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
+from pipelines.encoding import decode_html
 from pipelines.store import inc_stat, report_failure, store_for
 
 logger = logging.getLogger(__name__)
@@ -285,7 +286,9 @@ class NewsSpider(scrapy.Spider):
         seen = [*response.meta.get("news_links", []), *response.meta.get("redirect_urls", []), response.url]
         aliases = [u for u in dict.fromkeys(seen) if u != url]
         inc_stat(self.crawler, "news/articles", site.name)
-        return ArticleItem(url=url, html=response.text, site=site.name, aliases=aliases, via="crawl")
+        # decode_html, not response.text: windows-1258 pages come out NFC, mislabelled ones right.
+        html = decode_html(response.body, response.headers.get("Content-Type"))
+        return ArticleItem(url=url, html=html, site=site.name, aliases=aliases, via="crawl")
 
     # --- failures ------------------------------------------------------------------
 
