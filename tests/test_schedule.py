@@ -23,26 +23,34 @@ from tests.newsite import NewsSite
 
 
 class SlowNewsSite(NewsSite):
-    """The fixture site, answering its home page after ``delay`` seconds.
+    """The fixture site, answering its home page (or every article too) after ``delay`` seconds.
 
     It counts the requests in flight (robots.txt aside): crawls ask one page at a
     time (``concurrency: 1``), so two in flight means two crawls overlapped.
     """
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, articles_too: bool = False) -> None:
         super().__init__()
         self.delay = delay
+        self.articles_too = articles_too
         self.in_flight = 0
         self.max_in_flight = 0
+        # A crawl killed mid-request leaves a sleeping handler: do not wait for it on close.
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+
+    def is_slow(self, path: str) -> bool:
+        return path == "/" or (self.articles_too and path.endswith(".html"))
 
     def respond(self, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        if urlsplit(raw_path).path == "/robots.txt":
+        path = urlsplit(raw_path).path
+        if path == "/robots.txt":
             return super().respond(raw_path, headers)
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if urlsplit(raw_path).path == "/":
+            if self.is_slow(path):
                 time.sleep(self.delay)
             return super().respond(raw_path, headers)
         finally:
@@ -79,10 +87,13 @@ def write_sites(path: Path, sites: dict[str, tuple[str, str]]) -> Path:
 
 
 def schedule_args(sites_file: Path, *settings: str) -> list[str]:
+    # NEWS_PATTERN_LIMIT, passed on to each crawl, cuts the fixture site's endless
+    # calendar and tag pages short: quicker crawls.
+    settings = ("NEWS_PATTERN_LIMIT=2", *settings)
     return ["schedule", "-s", f"SITES_FILE={sites_file}", *(arg for s in settings for arg in ("-s", s))]
 
 
-class Scheduler:
+class SchedulerProcess:
     """A `scrapy schedule` process in the background, its log in a file."""
 
     def __init__(self, tmp_path: Path, db: Path, sites_file: Path, *settings: str) -> None:
@@ -101,9 +112,9 @@ class Scheduler:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM, as systemd or `kill` would send; the exit status."""
-        self.process.send_signal(signal.SIGTERM)
+    def stop(self, timeout: float = 30, signum: int = signal.SIGTERM) -> int:
+        """SIGTERM, as systemd or `kill` would send (or SIGINT: Ctrl-C); the exit status."""
+        self.process.send_signal(signum)
         return self.process.wait(timeout)
 
     def kill(self) -> None:
@@ -113,11 +124,11 @@ class Scheduler:
 
 
 @pytest.fixture
-def start_scheduler(tmp_path: Path, db_path: Path) -> Iterator[Callable[..., Scheduler]]:
-    started: list[Scheduler] = []
+def start_scheduler(tmp_path: Path, db_path: Path) -> Iterator[Callable[..., SchedulerProcess]]:
+    started: list[SchedulerProcess] = []
 
-    def start(sites_file: Path, *settings: str) -> Scheduler:
-        scheduler = Scheduler(tmp_path, db_path, sites_file, *settings)
+    def start(sites_file: Path, *settings: str) -> SchedulerProcess:
+        scheduler = SchedulerProcess(tmp_path, db_path, sites_file, *settings)
         started.append(scheduler)
         return scheduler
 
@@ -133,7 +144,7 @@ def runs(db: Path, site: str | None = None) -> list[dict[str, Any]]:
     return list(Database(db)["crawl_runs"].rows_where(where, params, order_by="id"))
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, scheduler: Scheduler | None = None) -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, scheduler: SchedulerProcess | None = None) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -211,7 +222,8 @@ def test_a_crashed_crawl_is_recorded_failed_and_the_next_one_runs(tmp_path, db_p
     os.kill(victim["pid"], signal.SIGKILL)  # a crash: no chance to write its own row
     wait_for(lambda: any(r["id"] > victim["id"] and r["status"] == "finished" for r in runs(db_path, "slow.test")),
              60, "a later finished run", scheduler)
-    assert scheduler.stop() == 0
+    assert scheduler.stop(signum=signal.SIGINT) == 0  # Ctrl-C
+    assert "Scheduler stopped" in scheduler.log
 
     crashed = runs(db_path, "slow.test")[0]
     assert (crashed["id"], crashed["status"], crashed["exit_code"]) == (victim["id"], "failed", -signal.SIGKILL)
@@ -222,7 +234,13 @@ def test_a_crashed_crawl_is_recorded_failed_and_the_next_one_runs(tmp_path, db_p
     assert_no_half_written_articles(db_path)
 
 
-def test_sigterm_stops_a_crawl_cleanly(tmp_path, db_path, slow_site, start_scheduler):
+def test_sigterm_stops_a_crawl_cleanly(tmp_path, db_path, start_scheduler):
+    # Every article takes a second: the crawl is surely mid-way when the SIGTERM comes.
+    with SlowNewsSite(delay=1.0, articles_too=True) as slow_site:
+        sigterm_scenario(tmp_path, db_path, slow_site, start_scheduler)
+
+
+def sigterm_scenario(tmp_path: Path, db_path: Path, slow_site: NewsSite, start_scheduler: Callable) -> None:
     sites = write_sites(tmp_path / "sites.yml", {"slow.test": (slow_site.url(), "every 1h")})
     scheduler = start_scheduler(sites, "STORE_BATCH_SIZE=1")
     # Stop it in the middle of the first crawl, with articles being stored.
@@ -298,7 +316,7 @@ def gone(pid: int) -> bool:
 
 
 def test_kill_9_leaves_no_stuck_lock(tmp_path, db_path, start_scheduler):
-    with SlowNewsSite(delay=1.0) as slow_site:  # slow enough to outlive the scheduler by seconds
+    with SlowNewsSite(delay=8.0) as slow_site:  # its crawl outlives the scheduler (until killed)
         kill_9_scenario(tmp_path, db_path, slow_site, start_scheduler)
 
 
@@ -316,6 +334,7 @@ def kill_9_scenario(tmp_path: Path, db_path: Path, slow_site: NewsSite, start_sc
     assert len(runs(db_path)) == 1
 
     os.killpg(orphan["pid"], signal.SIGKILL)  # now the crawl dies too, by kill -9
+    slow_site.delay = 0  # type: ignore[attr-defined]  # (only to make the next crawl quick)
     wait_for(lambda: gone(orphan["pid"]), 10, "the crawl to be gone")
     result = once(tmp_path, db_path, sites)
     assert result.returncode == 0, result.stderr[-3000:]
