@@ -7,7 +7,7 @@ PORT ?= 8001
 CRAWL_LOG ?= data/crawl.log
 export NEWS_DB
 
-.PHONY: install run replay crawl browse test bench clean
+.PHONY: install run replay crawl schedule browse test bench clean
 
 # The stamp is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -33,6 +33,10 @@ crawl: install
 browse: install
 	$(BIN)/datasette serve "$(NEWS_DB)" --metadata datasette_meta/metadata.yml \
 		--host 127.0.0.1 --port $(PORT)
+
+# The long-lived scheduler: each site of crawler/sites.yml on its own schedule, until Ctrl-C.
+schedule: install
+	$(BIN)/scrapy schedule
 
 run: replay crawl browse
 

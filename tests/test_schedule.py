@@ -342,3 +342,11 @@ def kill_9_scenario(tmp_path: Path, db_path: Path, slow_site: NewsSite, start_sc
     # The lock was free; the row the dead pair left running is settled as failed.
     assert (first["status"], second["status"]) == ("failed", "finished")
     assert f"Run {first['id']} of slow.test was left running by a scheduler that died" in result.stderr
+
+
+def test_a_broken_sites_file_stops_the_scheduler_with_a_clear_error(tmp_path, db_path):
+    broken = tmp_path / "sites.yml"
+    broken.write_text("sites:\n  - name: a.test\n    home: http://127.0.0.1/\n    schedule: every tuesday\n")
+    result = once(tmp_path, db_path, broken)
+    assert result.returncode == 1
+    assert f"Error: {broken}, site 'a.test', field 'schedule': 'every tuesday' is not a schedule" in result.stderr
