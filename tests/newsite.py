@@ -10,7 +10,8 @@ dates relative to today:
   categories, articles, a syndicated copy under a tracking URL, a page disallowed
   by robots.txt, a PDF, a calendar trap and a paging trap;
 - ``/thoi-su`` with ``?trang=2`` pagination; a link to a deleted page (404);
-- articles in three templates (og:type + JSON-LD, JSON-LD only, plain HTML);
+- articles in four templates (og:type + JSON-LD, JSON-LD only, plain HTML, and
+  windows-1258 bytes labelled iso-8859-1); a video page without text (extraction fails);
 - old articles announced only with old dates: never fetched.
 
 Every response carries an ``ETag`` and ``Last-Modified`` and answers a
@@ -24,6 +25,7 @@ import hashlib
 import html
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -65,6 +67,11 @@ ARTICLES = {
         "Gần năm trăm đoàn viên thanh niên cùng người dân địa phương đã thu gom hơn hai tấn rác thải nhựa dọc "
         "bãi biển sau kỳ nghỉ lễ, đồng thời treo biển nhắc nhở du khách giữ gìn vệ sinh môi trường chung.",
     ),
+    "van-hoa/le-hoi-lang-ven-song-10015.html": (
+        "legacy", "Văn hóa", "Lễ hội làng ven sông",
+        "Tiếng trống hội rộn ràng từ sáng sớm, những chiếc thuyền rồng được sơn mới rẽ sóng trên dòng sông quê, "
+        "cả làng đổ ra hai bờ cổ vũ, các cụ cao niên kể cho con cháu nghe sự tích về vị thành hoàng của làng.",
+    ),
     "thoi-su/mua-xuan-tren-cao-nguyen-da-10007.html": (
         "og", "Thời sự", "Mùa xuân trên cao nguyên đá",
         "Hoa đào, hoa mận nở trắng các sườn đồi, đồng bào Mông rộn ràng chuẩn bị đón năm mới với những phiên "
@@ -86,6 +93,11 @@ SHARED_PARAGRAPHS = [
 SYNDICATED = "doi-tac/bo-doi-giup-dan-vuot-lu-10001.html"
 DISALLOWED = "noi-bo/bao-cao-mat-noi-bo-10010.html"
 DELETED = "thoi-su/bai-da-bi-xoa-10011.html"
+# An article page without any text (a video): extraction fails and is recorded.
+VIDEO = "video/clip-hay-ve-le-hoi-10013.html"
+VIDEO_PAGE = ('<html><head><meta property="og:type" content="article"><title>Clip hay</title></head>'
+              '<body><h1>Clip hay về lễ hội</h1><video src="/clip.mp4"></video></body></html>')
+TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 PDF_PATHS = ("tai-lieu/bao-cao-nam.pdf", "tai-lieu/van-ban-so-10012")
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -94,12 +106,25 @@ def days_ago(days: float) -> datetime:
     return datetime.now(VIETNAM).replace(microsecond=0) - timedelta(days=days)
 
 
+def windows_1258(text: str) -> bytes:
+    """``text`` in windows-1258, whose tone marks are combining characters after the letter."""
+    out = []
+    for char in text:
+        try:
+            out.append(char.encode("cp1258"))
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", char)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONE_MARKS))
+            out.append((base + "".join(c for c in parts if c in TONE_MARKS)).encode("cp1258"))
+    return b"".join(out)
+
+
 def article_page(base: str, slug: str) -> str:
     template, section, title, lead = ARTICLES[slug]
     published = days_ago(1).isoformat()
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in [lead, *SHARED_PARAGRAPHS])
     head = f'<link rel="canonical" href="{base}/{slug}">'
-    if template == "og":
+    if template in ("og", "legacy"):
         head += f'<meta property="og:type" content="article"><meta property="og:title" content="{title}">'
     if template in ("og", "ld"):
         head += ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
@@ -108,7 +133,8 @@ def article_page(base: str, slug: str) -> str:
     if template == "plain":
         return (f"<html><head><title>{title}</title>{head}</head><body>{links}<h1>{title}</h1>"
                 f"<div class='content'>{body}</div></body></html>")
-    return (f'<html lang="vi"><head><meta charset="utf-8"><title>{title} | Báo Mẫu</title>{head}</head>'
+    charset = "iso-8859-1" if template == "legacy" else "utf-8"  # legacy: windows-1258 bytes, mislabelled
+    return (f'<html lang="vi"><head><meta charset="{charset}"><title>{title} | Báo Mẫu</title>{head}</head>'
             f"<body>{links}<article><p class='section'>{section}</p><h1>{title}</h1>"
             f"<p class='date'>{published}</p>{body}</article><footer>Báo Mẫu</footer></body></html>")
 
@@ -152,17 +178,22 @@ def pages(base: str) -> dict[str, tuple[str, bytes]]:
         "/": (html_type, listing("Báo Mẫu", [
             "/thoi-su", "/kinh-te", f"/{slugs[0]}", f"/{SYNDICATED}?utm_source=zalo&fbclid=abc123#binh-luan",
             f"/{DISALLOWED}", f"/{PDF_PATHS[0]}", f"/{PDF_PATHS[1]}", "/lich/2026-11-20", "/tag/tin-nong",
+            f"/{VIDEO}", "/van-hoa/le-hoi-lang-ven-song-10015.html",
             "https://othersite.example/khong-theo-10099.html",
         ], head='<link rel="alternate" type="application/rss+xml" title="Tin mới" href="/rss/tin-moi-nhat.rss">')),
         "/thoi-su": (html_type, listing("Thời sự", [f"/{slugs[4]}", f"/{slugs[5]}", f"/{DELETED}", "/thoi-su?trang=2"],
                                         head='<link rel="next" href="/thoi-su?trang=2">')),
-        "/thoi-su?trang=2": (html_type, listing("Thời sự - trang 2", [f"/{slugs[6]}", "/thoi-su"])),
+        "/thoi-su?trang=2": (html_type, listing("Thời sự - trang 2", ["/thoi-su/mua-xuan-tren-cao-nguyen-da-10007.html", "/thoi-su"])),
         "/kinh-te": (html_type, listing("Kinh tế", [f"/{slugs[1]}"])),
         f"/{SYNDICATED}": (html_type, article_page(base, slugs[0])),
         f"/{DISALLOWED}": (html_type, article_page(base, slugs[0])),
     }
-    for slug in ARTICLES:
-        site[f"/{slug}"] = (html_type, article_page(base, slug))
+    for slug, (template, *_) in ARTICLES.items():
+        if template == "legacy":
+            site[f"/{slug}"] = ("text/html; charset=iso-8859-1", windows_1258(article_page(base, slug)))
+        else:
+            site[f"/{slug}"] = (html_type, article_page(base, slug))
+    site[f"/{VIDEO}"] = (html_type, VIDEO_PAGE)
     for path in PDF_PATHS:
         site[f"/{path}"] = ("application/pdf", PDF)
     return {path: (kind, body if isinstance(body, bytes) else body.encode("utf-8")) for path, (kind, body) in site.items()}
