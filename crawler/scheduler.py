@@ -11,10 +11,10 @@ file. When a site is due comes from ``crawl_runs`` (see
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from crawler.schedule_state import RunRecorder, is_failure, next_due
+from crawler.sitelock import SiteLock
 from crawler.sites import Site, SitesError, load_sites
 from pipelines.store import NewsStore, database_path
 
@@ -34,37 +35,6 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 0.25
 # Count columns of crawl_runs, for the log line at the end of a run.
 COUNT_COLUMNS = ("pages", "new", "duplicate", "unchanged", "updated", "failed")
-
-
-class SiteLock:
-    """An exclusive ``flock`` on ``<dir>/<site>.lock``, shared with the crawl process.
-
-    The crawl inherits the open file, so the lock lives as long as the crawl
-    does, even if the scheduler dies; when every holder has exited (or been
-    killed), the kernel releases it.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        """Take the lock if no other process holds it; never waits."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self.fd = fd
-        return True
-
-    def release(self) -> None:
-        """Close the scheduler's copy; the lock goes when the crawl's copy goes too."""
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 @dataclass
@@ -139,7 +109,8 @@ class Scheduler:
         self.options = options
         self.runs = RunRecorder(NewsStore.open(options.db_path))
         self.running: dict[str, Crawl] = {}
-        self.finished: list[dict[str, Any]] = []
+        # Failed runs since start (not the rows: a scheduler may run for months).
+        self.failed_runs = 0
         self.signals_received = 0
         self.locked_out: set[str] = set()
         self.stopping = False
@@ -179,6 +150,13 @@ class Scheduler:
                 self.locked_out.add(site.name)
             return False
         self.locked_out.discard(site.name)
+        try:
+            return self._start_crawl(site, lock)
+        except BaseException:
+            lock.release()  # never keep a site locked for a crawl that did not start
+            raise
+
+    def _start_crawl(self, site: Site, lock: SiteLock) -> bool:
         self.settle_orphans(site.name)
         # Another scheduler may have crawled the site between our look and the lock.
         if self.next_due(site, datetime.now(timezone.utc)) > datetime.now(timezone.utc):
@@ -213,8 +191,8 @@ class Scheduler:
             self.runs.close(run_id, -1, None)
             lock.release()
             return False
-        self.runs.set_pid(run_id, process.pid)
         self.running[site.name] = Crawl(site, run_id, process, lock, log_file)
+        self.runs.set_pid(run_id, process.pid)
         logger.info("Crawl of %s started: run %s, pid %s, log %s", site.name, run_id, process.pid, log_file)
         return True
 
@@ -270,10 +248,10 @@ class Scheduler:
 
     def settle(self, crawl: Crawl, exit_code: int) -> None:
         """Record how a crawl ended, free its site, and say so in the log."""
-        del self.running[crawl.site.name]
+        # The row first: should the database be busy, the crawl stays watched and is settled at the next tick.
         row = self.runs.close(crawl.run_id, exit_code, crawl.stopped_for)
+        del self.running[crawl.site.name]
         crawl.lock.release()
-        self.finished.append(row)
         # No count at all (None): the crawl died before its first commit.
         counts = ", ".join(f"{'?' if row.get(column) is None else row[column]} {column}" for column in COUNT_COLUMNS)
         seconds = time.monotonic() - crawl.started
@@ -283,6 +261,7 @@ class Scheduler:
             crawl.site.name, crawl.run_id, row["status"], exit_code, seconds, counts,
         )  # fmt: skip
         if is_failure(row["status"]):
+            self.failed_runs += 1
             logger.error("Last log line of run %s: %s (all in %s)", crawl.run_id, last_line(crawl.log_file), crawl.log_file)
             self.alert_if_failing(crawl.site.name)
         self.prune_logs(crawl.site.name)
@@ -348,7 +327,7 @@ class Scheduler:
             self.poll()
             if self.running:
                 time.sleep(TICK_SECONDS)
-        return not self.stopping and not any(is_failure(row["status"]) for row in self.finished)
+        return not self.stopping and not self.failed_runs
 
     def run_forever(self) -> None:
         """Crawl each site whenever it is due, until SIGTERM or Ctrl-C."""
@@ -357,16 +336,23 @@ class Scheduler:
         self.log_plan()
         while not (self.stopping and not self.running):
             self.handle_signals()
-            self.poll()
-            if not self.stopping:
-                self.reload_sites()
-                for site in self.due_sites(datetime.now(timezone.utc)):
-                    if len(self.running) >= self.options.max_crawls:
-                        break
-                    if site.name not in self.running and self.launch(site):
-                        logger.debug("Launched %s", site.name)
+            try:
+                self.poll()
+                if not self.stopping:
+                    self.reload_sites()
+                    self.launch_due()
+            except sqlite3.OperationalError as exc:
+                # A database locked for longer than its busy timeout must not end the scheduler.
+                logger.error("Database error, trying again: %s", exc)
             time.sleep(TICK_SECONDS)
         logger.info("Scheduler stopped")
+
+    def launch_due(self) -> None:
+        for site in self.due_sites(datetime.now(timezone.utc)):
+            if len(self.running) >= self.options.max_crawls:
+                break
+            if site.name not in self.running:
+                self.launch(site)
 
     def _sites_mtime(self) -> float:
         try:

@@ -66,7 +66,7 @@ def fast_site() -> Iterator[NewsSite]:
 
 @pytest.fixture
 def slow_site() -> Iterator[SlowNewsSite]:
-    with SlowNewsSite(delay=1.5) as site:
+    with SlowNewsSite(delay=1.0) as site:
         yield site
 
 
@@ -236,7 +236,7 @@ def test_a_crashed_crawl_is_recorded_failed_and_the_next_one_runs(tmp_path, db_p
 
 def test_sigterm_stops_a_crawl_cleanly(tmp_path, db_path, start_scheduler):
     # Every article takes a second: the crawl is surely mid-way when the SIGTERM comes.
-    with SlowNewsSite(delay=1.0, articles_too=True) as slow_site:
+    with SlowNewsSite(delay=0.7, articles_too=True) as slow_site:
         sigterm_scenario(tmp_path, db_path, slow_site, start_scheduler)
 
 

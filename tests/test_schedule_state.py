@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,11 +14,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from croniter import croniter
 
 from crawler.schedule_state import RunRecorder, is_failure, is_success, next_due
-from crawler.scheduler import ScheduleOptions, Scheduler, SiteLock
+from crawler.scheduler import ScheduleOptions, Scheduler
+from crawler.sitelock import SiteLock
 from crawler.sites import Site
 from pipelines.store import NewsStore
+from tests.conftest import ROOT
 from tests.test_datasette import get
 
 NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
@@ -181,3 +186,31 @@ def test_site_lock_is_shared_with_the_crawl_process(tmp_path):
         assert SiteLock(tmp_path / "a.vn.lock").acquire() is True
     finally:
         child.kill()
+
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_crontab_line_is_valid_cron_running_schedule_once():
+    (line,) = re.findall(r"```cron\n(.*?)\n```", README, re.S)
+    minute, hour, day, month, weekday, command = line.split(maxsplit=5)
+    assert croniter.is_valid(" ".join((minute, hour, day, month, weekday)))
+    # cron runs the command with /bin/sh from the home directory: it must go to the project first.
+    assert re.match(r"cd /\S+ && \.venv/bin/scrapy schedule --once\b", command)
+    assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0
+
+
+def test_readme_systemd_units_pass_systemd_analyze(tmp_path):
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    units = []
+    for block in re.findall(r"```ini\n(.*?)```", README, re.S):
+        name = re.search(r"# /etc/systemd/system/(\S+)", block)[1]
+        # The project stands in for /srv/vnnews, so that ExecStart names a real program.
+        (tmp_path / name).write_text(block.replace("/srv/vnnews", str(ROOT)), encoding="utf-8")
+        units.append(str(tmp_path / name))
+    assert sorted(Path(unit).suffix for unit in units) == [".service", ".timer"]
+    service = (tmp_path / "vnnews-crawl.service").read_text(encoding="utf-8")
+    assert f"ExecStart={ROOT}/.venv/bin/scrapy schedule --once" in service and "KillMode=mixed" in service
+    result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and "vnnews-crawl" not in result.stderr, result.stderr
