@@ -7,7 +7,7 @@ PORT ?= 8001
 CRAWL_LOG ?= data/crawl.log
 export NEWS_DB
 
-.PHONY: install run replay crawl schedule browse test bench clean
+.PHONY: install browser run replay crawl schedule browse test bench clean
 
 # The stamp is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -30,9 +30,26 @@ crawl: install
 		grep -h '\[crawler.extensions\]' $(CRAWL_LOG) | sed 's/^[^]]*\] [A-Z]*: //'; \
 		[ $$status -eq 0 ] || echo "The crawl stopped with an error: see $(CRAWL_LOG)."
 
+# Datasette with the project's metadata, templates and plugins (datasette_meta/).
+# The database is always served as `news`, whatever its file name (see the plugin).
+DATASETTE_ARGS := --metadata datasette_meta/metadata.yml --template-dir datasette_meta/templates \
+	--plugins-dir datasette_meta/plugins
+
 browse: install
-	$(BIN)/datasette serve "$(NEWS_DB)" --metadata datasette_meta/metadata.yml \
-		--host 127.0.0.1 --port $(PORT)
+	$(BIN)/datasette serve "$(NEWS_DB)" $(DATASETTE_ARGS) --host 127.0.0.1 --port $(PORT)
+
+# The browser tests drive Debian's Chromium through its chromedriver (no browser download at test time).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing chromium and chromium-driver for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "The browser tests need Chromium and its driver at $(CHROMIUM) and $(CHROMEDRIVER):"; \
+		echo "  sudo apt-get install chromium chromium-driver   (Debian/Ubuntu; or set CHROMIUM=... CHROMEDRIVER=...)"; \
+	fi
 
 # The long-lived scheduler: each site of crawler/sites.yml on its own schedule, until Ctrl-C.
 schedule: install
@@ -40,7 +57,7 @@ schedule: install
 
 run: replay crawl browse
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 clean:

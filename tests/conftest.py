@@ -47,3 +47,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is absent: the real-page tests need ../shared/data beside the project")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def browse_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seeds, tests/browse_seeds, crawl runs, failures and a two-copy story: what the browsing tests read."""
+    from tests.browse_support import build_browse_db
+
+    return build_browse_db(tmp_path_factory.mktemp("browse") / "browse.db")
+
+
+@pytest.fixture(scope="session")
+def browse_url(browse_db: Path):
+    """Datasette serving ``browse_db`` (as database ``news``) on 127.0.0.1 and a free port."""
+    from tests.browse_support import serve_datasette
+
+    with serve_datasette(browse_db) as url:
+        yield url

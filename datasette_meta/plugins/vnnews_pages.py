@@ -1,0 +1,171 @@
+"""Datasette pages for the news archive: the database name, the articles list, the article page.
+
+- The one database file served is always called ``news`` (whatever the file's name), so that
+  ``metadata.yml`` (``databases: news:``) applies to ``make browse NEWS_DB=/tmp/other.db`` too.
+- ``/news/articles`` shows short columns unless the user picks columns (``_col``/``_nocol``)
+  or asks for all of them (``_allcols=1``).
+- The article page (``row-news-articles.html``) gets the article, its URLs and its other copies.
+- The table page, when searching, gets the best matches (canned query ``search``) and snippets.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode
+from markupsafe import Markup
+
+DATABASE = "news"
+ARTICLE_LIST_COLUMNS = ("title", "site", "author", "published", "word_count")
+COLUMN_CHOICE_ARGS = {"_col", "_nocol", "_allcols"}
+BEST_MATCHES = 5
+VIETNAM = timezone(timedelta(hours=7))
+
+
+@hookimpl
+def startup(datasette):
+    """Serve a single database file as ``news`` when no database has that name already."""
+    if DATABASE in datasette.databases:
+        return
+    files = [name for name, db in datasette.databases.items() if not db.is_memory]
+    if len(files) == 1:
+        db = datasette.databases[files[0]]
+        datasette.remove_database(files[0])
+        datasette.add_database(db, name=DATABASE)
+
+
+def with_short_columns(scope: dict[str, Any]) -> dict[str, Any]:
+    """The request for the articles page, with the short columns unless columns were chosen."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    if {name for name, _ in parse_qsl(query, keep_blank_values=True)} & COLUMN_CHOICE_ARGS:
+        return scope
+    columns = urlencode([("_col", column) for column in ARTICLE_LIST_COLUMNS])
+    return {**scope, "query_string": (f"{query}&{columns}" if query else columns).encode("latin-1")}
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def short_article_columns(scope, receive, send):
+            # Only the HTML page: /news/articles.json and .csv keep every column.
+            if scope.get("type") == "http" and scope.get("path") == f"/{DATABASE}/articles":
+                scope = with_short_columns(scope)
+            await app(scope, receive, send)
+
+        return short_article_columns
+
+    return wrap
+
+
+def vietnam_time(value: str | None) -> str | None:
+    """An ISO 8601 time as Vietnam time (UTC+7), e.g. ``10/01/2023 08:30``; a time without zone is local."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if len(value) <= 10:  # a date alone
+        return moment.strftime("%d/%m/%Y")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=VIETNAM)
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+async def story_copies(db, article: dict[str, Any]) -> list[dict[str, Any]]:
+    """The other stored copies of the article's story: same ``story_id``, or a ``near_duplicates`` pair.
+
+    Both come from the near-duplicate stage; a database without them has no copies to show.
+    """
+    copies: dict[int, dict[str, Any]] = {}
+    article_id = article["id"]
+    if article.get("story_id") is not None:
+        rows = await db.execute(
+            "select id, title, site, published, url, id = story_id as first_copy from articles"
+            " where story_id = ? and id != ? order by coalesce(published, first_seen)",
+            [article["story_id"], article_id],
+        )
+        copies.update({row["id"]: dict(row) for row in rows})
+    if await db.table_exists("near_duplicates"):
+        rows = await db.execute(
+            "select a.id, a.title, a.site, a.published, a.url, n.jaccard, n.containment, n.method"
+            " from near_duplicates n join articles a"
+            " on a.id = case when n.article_id = :id then n.similar_id else n.article_id end"
+            " where (n.article_id = :id or n.similar_id = :id) and a.id != :id",
+            {"id": article_id},
+        )
+        for row in rows:
+            copies.setdefault(row["id"], {}).update(dict(row))
+    for copy in copies.values():
+        copy["published_vn"] = vietnam_time(copy.get("published"))
+    return sorted(copies.values(), key=lambda copy: (-(copy.get("jaccard") or 0), copy.get("published") or ""))
+
+
+async def article_context(datasette, database: str, request) -> dict[str, Any]:
+    db = datasette.get_database(database)
+    rows = (await db.execute("select * from articles where id = ?", [tilde_decode(request.url_vars["pks"])])).rows
+    if not rows:
+        return {}
+    article = dict(rows[0])
+    urls = await db.execute(
+        "select url, via, first_seen from article_urls where article_id = ? order by url = ? desc, first_seen",
+        [article["id"], article["url"]],
+    )
+    return {
+        "article": article,
+        "paragraphs": [line.strip() for line in (article["text"] or "").splitlines() if line.strip()],
+        "published_vn": vietnam_time(article["published"]),
+        "first_seen_vn": vietnam_time(article["first_seen"]),
+        "aliases": [dict(row) for row in urls if row["url"] != article["url"]],
+        "copies": await story_copies(db, article),
+    }
+
+
+async def search_context(datasette, database: str, request) -> dict[str, Any]:
+    search = request.args.get("_search", "").strip()
+
+    async def snippets_for(rows) -> dict[int, str]:
+        ids = [row["id"] for row in rows]
+        if not search or not ids:
+            return {}
+        results = await db.execute(
+            f"select id, vn_snippet(text, ?) from articles where id in ({', '.join('?' * len(ids))})",
+            [search, *ids],
+        )
+        return {row[0]: row[1] for row in results}
+
+    db = datasette.get_database(database)
+    best: list[dict[str, Any]] = []
+    query = await datasette.get_canned_query(database, "search", request.actor)
+    if search and query:
+        best = [dict(row) for row in (await db.execute(query["sql"], {"q": search})).rows[:BEST_MATCHES]]
+    return {"best_matches": best, "snippets_for": snippets_for, "short_columns": ARTICLE_LIST_COLUMNS}
+
+
+@hookimpl
+def extra_template_vars(view_name, database, table, request, datasette):
+    if database != DATABASE or table != "articles" or request is None:
+        return None
+
+    async def context() -> dict[str, Any]:
+        if view_name == "row":
+            return await article_context(datasette, database, request)
+        if view_name == "table":
+            return await search_context(datasette, database, request)
+        return {}
+
+    return context
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """Titles link to the article page, in the articles table and in queries that select the id."""
+    if database != DATABASE or column != "title" or table not in ("articles", None):
+        return None
+    if "id" not in row.keys() or row["id"] is None:
+        return None
+    href = datasette.urls.row(DATABASE, "articles", str(row["id"]))
+    return Markup('<a href="{}">{}</a>').format(href, value or "(untitled)")

@@ -1,0 +1,122 @@
+"""Vietnamese search for Datasette: SQL functions for ranking and highlighted snippets.
+
+The index (``articles_fts``) matches with or without diacritics, ``d`` for ``đ``
+included (see ``pipelines.schema``). What FTS5 cannot tell is which matches have
+the very accents typed, so two SQL functions fill the gap:
+
+- ``vn_exact_score(document, query)``: how well the document matches the query
+  *as typed* (accents and all); ranking by it first puts exact-accent matches on top.
+- ``vn_snippet(text, query)``: a short passage around the best cluster of matching
+  words (matched diacritic-insensitively), each match between ``\\x02`` and ``\\x03``.
+  ``render_cell`` escapes the passage and turns the markers into ``<mark>``, so an
+  article's own HTML is never interpreted.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from functools import lru_cache
+
+from datasette import hookimpl
+from markupsafe import Markup, escape
+
+from pipelines.vietnamese import fold
+
+MARK_START, MARK_END = "\x02", "\x03"
+SNIPPET_WORDS = 32
+_WORD = re.compile(r"\w+")
+
+
+def _nfc_lower(text: str) -> str:
+    return unicodedata.normalize("NFC", text).lower()
+
+
+@lru_cache(maxsize=4096)
+def _folded(word: str) -> str:
+    return fold(word)
+
+
+@lru_cache(maxsize=256)
+def _exact_patterns(query: str) -> tuple[re.Pattern[str], ...]:
+    """One pattern per distinct query word, plus the whole phrase when it has several words."""
+    words = list(dict.fromkeys(_WORD.findall(_nfc_lower(query))))
+    patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)") for word in words]
+    if len(words) > 1:
+        phrase = r"\W+".join(re.escape(word) for word in _WORD.findall(_nfc_lower(query)))
+        patterns.append(re.compile(rf"(?<!\w){phrase}(?!\w)"))
+    return tuple(patterns)
+
+
+def exact_score(document: str | None, query: str | None) -> int:
+    """Query words found with exactly the typed accents (the whole phrase counts once more)."""
+    if not document or not query:
+        return 0
+    text = _nfc_lower(document)
+    return sum(1 for pattern in _exact_patterns(query) if pattern.search(text))
+
+
+def snippet(text: str | None, query: str | None, size: int = SNIPPET_WORDS) -> str:
+    """The passage of ``size`` words holding the most distinct query words, matches marked."""
+    if not text:
+        return ""
+    wanted = {_folded(word) for word in _WORD.findall(unicodedata.normalize("NFC", query or ""))}
+    words = list(_WORD.finditer(text))
+    hits = [i for i, word in enumerate(words) if _folded(word.group()) in wanted]
+    start = 0
+    if hits:
+        # Start a little before the hit whose window covers the most distinct query words.
+        def covered(first: int) -> int:
+            return len({_folded(words[i].group()) for i in hits if first <= i < first + size})
+
+        start = max((max(hit - 4, 0) for hit in hits), key=covered)
+    window = words[start : start + size]
+    if not window:
+        return ""
+    begin, end = window[0].start(), window[-1].end()
+    pieces, position = [], begin
+    for i in (i for i in hits if start <= i < start + size):
+        match = words[i]
+        pieces += [text[position : match.start()], MARK_START, match.group(), MARK_END]
+        position = match.end()
+    pieces.append(text[position:end])
+    passage = " ".join("".join(pieces).split())  # paragraphs (lines) run together
+    return ("…" if begin > 0 else "") + passage + ("…" if end < len(text.rstrip()) else "")
+
+
+def match_expression(query: str | None) -> str:
+    """The FTS5 query for what the user typed: every word as a quoted term (Datasette's escaped mode).
+
+    An empty query becomes ``""``, which matches nothing instead of raising a syntax error.
+    """
+    words = _WORD.findall(unicodedata.normalize("NFC", query or ""))
+    return " ".join(f'"{word}"' for word in words) or '""'
+
+
+def highlight(value: str) -> Markup:
+    """A marked snippet as HTML: everything escaped, then the markers become ``<mark>``."""
+    escaped = str(escape(value))
+    return Markup(escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
+
+
+@hookimpl
+def prepare_connection(conn: sqlite3.Connection) -> None:
+    # Readers wait for a crawl's commit instead of failing with "database is locked".
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.create_function("vn_fold", 1, lambda text: fold(text) if text else text, deterministic=True)
+    conn.create_function("vn_exact_score", 2, exact_score, deterministic=True)
+    conn.create_function("vn_snippet", 2, snippet, deterministic=True)
+    conn.create_function("vn_match", 1, match_expression, deterministic=True)
+
+
+@hookimpl
+def render_cell(value, column):
+    if column == "snippet" and isinstance(value, str):
+        return highlight(value)
+    return None
+
+
+@hookimpl
+def prepare_jinja2_environment(env) -> None:
+    env.filters["highlight"] = highlight
