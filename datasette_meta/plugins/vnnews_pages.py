@@ -75,6 +75,11 @@ def vietnam_time(value: str | None) -> str | None:
     return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
+@hookimpl
+def prepare_jinja2_environment(env) -> None:
+    env.filters["vietnam_time"] = vietnam_time
+
+
 async def story_copies(db, article: dict[str, Any]) -> list[dict[str, Any]]:
     """The other stored copies of the article's story: same ``story_id``, or a ``near_duplicates`` pair.
 

@@ -1,0 +1,78 @@
+"""Datasette keeps answering while another process writes the database (WAL, batched commits)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from tests.browse_support import fetch, serve_datasette
+from tests.conftest import ROOT
+
+# A crawl's writer, as the store runs it: NewsStore in batches, for a while.
+WRITER = r"""
+import sys, time
+from crawler.items import ArticleItem
+from pipelines.dedupe import content_hash
+from pipelines.store import NewsStore
+
+store = NewsStore.open(sys.argv[1], batch_size=20, commit_seconds=0.1)
+run = store.start_run("crawl news", site="baomau.example.vn")
+deadline = time.monotonic() + float(sys.argv[2])
+written = 0
+while time.monotonic() < deadline:
+    text = "\n".join(f"Đoạn {line} của bài số {written}: Đảng ủy xã họp bàn kế hoạch năm mới." for line in range(30))
+    store.add_article(ArticleItem(
+        url=f"https://baomau.example.vn/tin-{written}.html", site="baomau.example.vn", language="vi",
+        title=f"Tin thử số {written}", text=text, content_hash=content_hash(text), word_count=len(text.split()),
+        published=f"2024-05-{1 + written % 28:02d}T08:00:00+07:00",
+    ))
+    written += 1
+store.finish_run(run, "finished", {"new": written})
+store.close()
+print(written)
+"""
+
+PAGES = [
+    "/",
+    "/news/articles",
+    "/news/articles?_search=dang+uy+xa",
+    "/news/articles/1",
+    "/news/latest_articles",
+    "/news/crawl_health",
+    "/news/search?q=%C4%91%E1%BA%A3ng+%E1%BB%A7y",
+]
+
+
+def article_count(base: str) -> int:
+    status, body = fetch(f"{base}/news.json?sql=select+count(*)+as+n+from+articles&_shape=array")
+    assert status == 200, body[-1000:]
+    return json.loads(body)[0]["n"]
+
+
+def test_pages_answer_while_a_crawl_writes(seeded_db, tmp_path):
+    db = tmp_path / "live.db"
+    db.write_bytes(seeded_db.read_bytes())
+    with serve_datasette(db) as base:
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(db), "4"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        reads, counts, problems = 0, set(), []
+        try:
+            while writer.poll() is None:
+                for path in PAGES:
+                    status, body = fetch(base + path)
+                    reads += 1
+                    if status != 200 or "database is locked" in body or "<h1>Error" in body:
+                        problems.append(f"{path}: {status} {body[-300:]}")
+                counts.add(article_count(base))
+        finally:
+            output, errors = writer.communicate(timeout=60)
+        assert writer.returncode == 0, errors[-2000:]
+        final = article_count(base)
+    assert problems == []
+    written = int(output)
+    assert final == 2 + written and written > 100
+    # The pages were read during the writing, and saw the commits land one batch after another.
+    assert reads >= 3 * len(PAGES) and len(counts) >= 3, (reads, sorted(counts))
