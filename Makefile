@@ -32,8 +32,9 @@ crawl: install
 
 # Datasette with the project's metadata, templates and plugins (datasette_meta/).
 # The database is always served as `news`, whatever its file name (see the plugin).
+# Facet suggestions query every column of every table page: too slow on a large archive.
 DATASETTE_ARGS := --metadata datasette_meta/metadata.yml --template-dir datasette_meta/templates \
-	--plugins-dir datasette_meta/plugins
+	--plugins-dir datasette_meta/plugins --setting suggest_facets off
 
 browse: install
 	$(BIN)/datasette serve "$(NEWS_DB)" $(DATASETTE_ARGS) --host 127.0.0.1 --port $(PORT)

@@ -34,6 +34,7 @@ def datasette_command(db: Path, *options: str) -> list[str]:
         "--metadata", str(DATASETTE_META / "metadata.yml"),
         "--template-dir", str(DATASETTE_META / "templates"),
         "--plugins-dir", str(DATASETTE_META / "plugins"),
+        "--setting", "suggest_facets", "off",
         *options,
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -65,7 +66,8 @@ def test_pages_answer_while_a_crawl_writes(seeded_db, tmp_path):
                     status, body = fetch(base + path)
                     reads += 1
                     if status != 200 or "database is locked" in body or "<h1>Error" in body:
-                        problems.append(f"{path}: {status} {body[-300:]}")
+                        error = re.search(r'border: 3px solid red;">(.*?)</div>', body, re.S)
+                        problems.append(f"{path}: {status} {error[1] if error else body[-300:]}")
                 counts.add(article_count(base))
         finally:
             output, errors = writer.communicate(timeout=60)
