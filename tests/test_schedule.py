@@ -222,6 +222,14 @@ def test_a_crashed_crawl_is_recorded_failed_and_the_next_one_runs(tmp_path, db_p
     os.kill(victim["pid"], signal.SIGKILL)  # a crash: no chance to write its own row
     wait_for(lambda: any(r["id"] > victim["id"] and r["status"] == "finished" for r in runs(db_path, "slow.test")),
              60, "a later finished run", scheduler)
+
+    # An edited sites file is picked up without a restart: hourly now, so no more runs.
+    write_sites(sites, {"slow.test": (slow_site.url(), "every 1h")})
+    wait_for(lambda: "Site slow.test (every 1h): next crawl 20" in scheduler.log, 10, "the new schedule", scheduler)
+    wait_for(lambda: not running_run(db_path, "slow.test"), 30, "the last crawl to end", scheduler)
+    count = len(runs(db_path))
+    time.sleep(1.5)
+    assert len(runs(db_path)) == count
     assert scheduler.stop(signum=signal.SIGINT) == 0  # Ctrl-C
     assert "Scheduler stopped" in scheduler.log
 
