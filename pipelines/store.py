@@ -174,7 +174,10 @@ class NewsStore:
         )
 
     def add_article(self, item: Any) -> int:
-        """Insert a new article with its URL, aliases and search row; return its id."""
+        """Insert a new article with its URL, aliases and search row; return its id.
+
+        Then call :meth:`article_written` (after counting it: the run's counts
+        are written with each commit)."""
         adapter = ItemAdapter(item)
         now = utc_now()
         row = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
@@ -186,7 +189,6 @@ class NewsStore:
         for url in [row["url"], *adapter.get("aliases", [])]:
             self.add_url(url, article_id, via)
         self._save_page(int(article_id), row["url"], adapter.get("html"))
-        self.article_written()
         return int(article_id)
 
     def update_article(self, article_id: int, item: Any) -> None:
@@ -200,7 +202,6 @@ class NewsStore:
         self._index(article_id, row["title"], row["text"])
         if adapter.get("via") != "reextract":  # re-extraction reads the stored page: nothing new to keep
             self._save_page(article_id, adapter["url"], adapter.get("html"))
-        self.article_written()
 
     def _save_page(self, article_id: int, url: str, html: str | None) -> None:
         """Keep the page an article was extracted from, gzipped (setting ``STORE_PAGES``)."""
@@ -305,6 +306,8 @@ class StorePipeline:
             adapter["article_id"] = self.store.add_article(item)
             inc_stat(self.crawler, "store/new", adapter.get("site"))
             logger.debug("Stored article %s from %s", adapter["article_id"], adapter["url"])
+        # Only now, counted: a commit carries the run's counts (CrawlRunsExtension) with the articles.
+        self.store.article_written()
         return item
 
     def close_spider(self) -> None:

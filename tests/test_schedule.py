@@ -158,6 +158,13 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, scheduler:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log}")
 
 
+def articles(db: Path) -> int:
+    try:
+        return Database(db).execute("select count(*) from articles").fetchone()[0]
+    except Exception:  # not created yet
+        return 0
+
+
 def running_run(db: Path, site: str) -> dict[str, Any] | None:
     return next((run for run in runs(db, site) if run["status"] == "running" and run["pid"]), None)
 
@@ -165,12 +172,12 @@ def running_run(db: Path, site: str) -> dict[str, Any] | None:
 def assert_no_half_written_articles(db: Path) -> None:
     """Every stored article has its URL row and its search row."""
     database = Database(db)
-    articles = database.execute("select count(*) from articles").fetchone()[0]
+    stored = database.execute("select count(*) from articles").fetchone()[0]
     without_url = database.execute(
         "select count(*) from articles a where not exists (select 1 from article_urls u where u.article_id = a.id)"
     ).fetchone()[0]
     indexed = database.execute("select count(*) from articles_fts").fetchone()[0]
-    assert without_url == 0 and indexed == articles
+    assert without_url == 0 and indexed == stored
 
 
 def test_two_sites_every_second_or_two_without_overlap(tmp_path, db_path, fast_site, slow_site, start_scheduler):
@@ -214,12 +221,19 @@ def test_two_sites_every_second_or_two_without_overlap(tmp_path, db_path, fast_s
     assert_no_half_written_articles(db_path)
 
 
-def test_a_crashed_crawl_is_recorded_failed_and_the_next_one_runs(tmp_path, db_path, slow_site, start_scheduler):
+def test_a_crashed_crawl_is_recorded_failed_and_the_next_one_runs(tmp_path, db_path, start_scheduler):
+    # Articles take half a second each: the crash comes in the middle of the crawl.
+    with SlowNewsSite(delay=0.5, articles_too=True) as slow_site:
+        crash_scenario(tmp_path, db_path, slow_site, start_scheduler)
+
+
+def crash_scenario(tmp_path: Path, db_path: Path, slow_site: NewsSite, start_scheduler: Callable) -> None:
     sites = write_sites(tmp_path / "sites.yml", {"slow.test": (slow_site.url(), "every 1s")})
-    scheduler = start_scheduler(sites)
+    scheduler = start_scheduler(sites, "STORE_BATCH_SIZE=1")
     victim = wait_for(lambda: running_run(db_path, "slow.test"), 30, "a running crawl", scheduler)
-    wait_for(lambda: len(slow_site.log) >= 2, 30, "the crawl to fetch pages", scheduler)
+    wait_for(lambda: articles(db_path) >= 2, 30, "two stored articles", scheduler)
     os.kill(victim["pid"], signal.SIGKILL)  # a crash: no chance to write its own row
+    stored_by_victim = articles(db_path)
     wait_for(lambda: any(r["id"] > victim["id"] and r["status"] == "finished" for r in runs(db_path, "slow.test")),
              60, "a later finished run", scheduler)
 
@@ -235,7 +249,8 @@ def test_a_crashed_crawl_is_recorded_failed_and_the_next_one_runs(tmp_path, db_p
 
     crashed = runs(db_path, "slow.test")[0]
     assert (crashed["id"], crashed["status"], crashed["exit_code"]) == (victim["id"], "failed", -signal.SIGKILL)
-    assert crashed["finished"]
+    # Its counts are those of what it committed before it died (written with each batch).
+    assert crashed["finished"] and crashed["new"] == stored_by_victim
     log = scheduler.log
     assert f"Crawl of slow.test ended: run {victim['id']} failed (exit code -9)" in log
     assert f"Last log line of run {victim['id']}" in log
@@ -252,15 +267,13 @@ def sigterm_scenario(tmp_path: Path, db_path: Path, slow_site: NewsSite, start_s
     sites = write_sites(tmp_path / "sites.yml", {"slow.test": (slow_site.url(), "every 1h")})
     scheduler = start_scheduler(sites, "STORE_BATCH_SIZE=1")
     # Stop it in the middle of the first crawl, with articles being stored.
-    wait_for(lambda: Database(db_path).execute("select count(*) from articles").fetchone()[0] >= 1, 60,
-             "the first stored article", scheduler)
+    wait_for(lambda: articles(db_path) >= 1, 60, "the first stored article", scheduler)
     assert running_run(db_path, "slow.test")
     assert scheduler.stop() == 0
 
     (run,) = runs(db_path, "slow.test")
     assert run["status"] == "interrupted" and run["finished"] and run["exit_code"] == 0
-    articles = Database(db_path).execute("select count(*) from articles").fetchone()[0]
-    assert run["new"] == articles >= 1
+    assert run["new"] == articles(db_path) >= 1
     assert_no_half_written_articles(db_path)
     assert "Stopping: 1 running crawls asked to finish" in scheduler.log
     assert "Scheduler stopped" in scheduler.log
