@@ -62,5 +62,9 @@ run: replay crawl browse
 test: install browser
 	$(BIN)/python -m pytest
 
+# Every bench/bench_*.py, one after the other (a few minutes; not part of `make test`).
+bench: install
+	@for script in bench/bench_*.py; do echo "### $$script"; $(BIN)/python $$script || exit 1; done
+
 clean:
 	rm -rf $(VENV) .pytest_cache

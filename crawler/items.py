@@ -35,3 +35,5 @@ class ArticleItem:
     aliases: list[str] = field(default_factory=list)
     # Set by the store: the row id of the stored (or existing) article.
     article_id: int | None = None
+    # Set by the near-duplicate stage: the id of the first stored article of its story.
+    story_id: int | None = None

@@ -28,11 +28,26 @@ NORMALIZE_ENABLED = True
 # Items with fewer words than this after cleaning are dropped as empty.
 NORMALIZE_MIN_WORDS = 1
 DEDUPE_ENABLED = True
+# Near-duplicates (pipelines/neardup.py): MinHash LSH over syllable shingles; figures in README.
+NEARDUP_ENABLED = True
+# Syllables per shingle (3 measured best; changing it needs `scrapy dedupe --rebuild`).
+NEARDUP_SHINGLE_SIZE = 3
+# MinHash permutations per signature (changing it needs `scrapy dedupe --rebuild`).
+NEARDUP_NUM_PERM = 128
+# Jaccard similarity the LSH bands are tuned to catch as candidates (needs a rebuild when changed).
+NEARDUP_CANDIDATE_THRESHOLD = 0.25
+# Link two articles when their estimated Jaccard similarity reaches this...
+NEARDUP_JACCARD = 0.25
+# ...or when this share of the smaller text's shingles is in the other (excerpts, trimmed copies)...
+NEARDUP_CONTAINMENT = 0.6
+# ...and the smaller text has at least this many shingles (containment of a few lines is noise).
+NEARDUP_MIN_SHINGLES = 30
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.normalize.NormalizePipeline": 400,
     "pipelines.dedupe.DedupePipeline": 500,
     "pipelines.store.StorePipeline": 800,
+    "pipelines.neardup.NearDupPipeline": 850,
 }
 
 # --- Runs ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from sqlite_utils import Database
 from twisted.internet.task import LoopingCall
 
 from pipelines import schema
+from pipelines.neardup_store import NearDupStore
 from pipelines.vietnamese import fold
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def database_path(settings: Any) -> Path:
     return Path(path)
 
 
-class NewsStore:
+class NewsStore(NearDupStore):
     """The news database: articles, their URLs, runs, failures and the search index."""
 
     def __init__(
@@ -76,6 +77,8 @@ class NewsStore:
         try:
             db = Database(path)
             db.execute("PRAGMA busy_timeout = 30000")
+            # 64 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
+            db.execute("PRAGMA cache_size = -65536")
             db.enable_wal()
             schema.migrations.apply(db)
         except sqlite3.DatabaseError as exc:
@@ -184,6 +187,8 @@ class NewsStore:
         row.update(first_seen=now, updated=now)
         self._write()
         article_id = self.db["articles"].insert(row).last_pk
+        # Alone until the near-duplicate stage links it: its own story.
+        self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [article_id, article_id])
         self._index(article_id, row["title"], row["text"])
         via = adapter.get("via") or "crawl"
         for url in [row["url"], *adapter.get("aliases", [])]:

@@ -1,0 +1,187 @@
+"""MinHash signatures of Vietnamese text and an LSH index over them (datasketch).
+
+Pure functions and one class, no Scrapy and no SQLite: the near-duplicate
+pipeline, the ``scrapy dedupe`` command, the tests and the benchmark share them.
+
+Vietnamese writes one syllable per space-separated token and most words are
+two syllables, so a shingle is ``k`` consecutive syllables of the lower-cased
+text without punctuation. ``k = 3`` was chosen by measurement (see
+``bench/bench_neardup.py`` and the README): 2 lets unrelated articles about the
+same institution share too much ("Tổng cục Kỹ thuật", "Đảng ủy"...), 4 and more
+lose reworded copies, where every substituted syllable breaks ``k`` shingles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+SCHEME = "affine32"  # datasketch's default since 2.0: uint32 hash values
+SEED = 1
+# A syllable: letters and digits (Vietnamese letters carry their marks after NFC).
+SYLLABLE = re.compile(r"\w+", re.UNICODE)
+
+
+def syllables(text: str) -> list[str]:
+    """The lower-cased syllables of ``text``, punctuation dropped."""
+    return SYLLABLE.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def shingles(text: str, size: int) -> set[str]:
+    """The set of ``size``-syllable shingles of ``text`` (the whole text when shorter)."""
+    words = syllables(text)
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A text's MinHash and the number of distinct shingles it was built from."""
+
+    minhash: LeanMinHash
+    size: int
+
+    def to_blob(self) -> bytes:
+        """The hash values as little-endian uint32 bytes, for the database."""
+        return self.minhash.hashvalues.astype("<u4").tobytes()
+
+    @classmethod
+    def from_blob(cls, blob: bytes, size: int) -> Signature:
+        values = np.frombuffer(blob, dtype="<u4").astype(np.uint32)
+        return cls(LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME), size)
+
+
+class Signer:
+    """Build signatures with fixed parameters (the permutations are made once)."""
+
+    def __init__(self, num_perm: int = 128, shingle_size: int = 3) -> None:
+        self.num_perm = num_perm
+        self.shingle_size = shingle_size
+        self._template = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
+
+    def sign(self, text: str) -> Signature:
+        grams = shingles(text, self.shingle_size)
+        minhash = MinHash(
+            num_perm=self.num_perm, seed=SEED, scheme=SCHEME, permutations=self._template.permutations
+        )
+        minhash.update_batch([gram.encode("utf-8") for gram in grams])
+        return Signature(LeanMinHash(minhash), len(grams))
+
+
+@dataclass(frozen=True)
+class Match:
+    """A stored article found similar to a new one."""
+
+    similar_id: int
+    jaccard: float  # estimated by MinHash
+    containment: float  # estimated share of the smaller text's shingles found in the other
+    method: str  # "jaccard" or "containment": which threshold it passed
+
+
+def containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """Estimate |A∩B| / min(|A|, |B|) from the Jaccard estimate and the set sizes.
+
+    |A∩B| = J·|A∪B| and |A∪B| = (|A| + |B|) / (1 + J).
+    """
+    smaller = min(size_a, size_b)
+    if smaller == 0:
+        return 0.0
+    return min(1.0, jaccard * (size_a + size_b) / ((1.0 + jaccard) * smaller))
+
+
+class Banding:
+    """LSH banding: ``bands`` bucket keys per signature, each from ``rows`` hash values.
+
+    The number of bands and rows come from datasketch's :class:`MinHashLSH`
+    optimizer for ``threshold`` (the Jaccard similarity a pair must reach to be
+    likely to share a bucket). The buckets themselves live in SQLite, not in
+    datasketch's in-memory dicts: loading those takes seconds and hundreds of
+    megabytes at 100,000 articles, while an indexed table needs no loading and
+    is shared by concurrent crawls (see ``bench/bench_neardup.py``).
+    """
+
+    def __init__(self, num_perm: int = 128, threshold: float = 0.3) -> None:
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.rows = lsh.b, lsh.r
+        self.ranges = lsh.hashranges
+
+    def buckets(self, signature: Signature) -> list[int]:
+        """One signed 64-bit bucket key per band (fits an SQLite INTEGER)."""
+        values = signature.minhash.hashvalues.astype("<u4")
+        keys = []
+        for band, (start, end) in enumerate(self.ranges):
+            digest = hashlib.blake2b(values[start:end].tobytes(), digest_size=8, salt=band.to_bytes(2, "little"))
+            keys.append(int.from_bytes(digest.digest(), "little", signed=True))
+        return keys
+
+
+class IndexStorage(Protocol):
+    """Where the LSH buckets and the signatures live (:class:`NewsStore` or memory)."""
+
+    def bucket_members(self, buckets: list[int]) -> set[int]: ...
+
+    def signatures(self, ids: Iterable[int]) -> dict[int, Signature]: ...
+
+
+class MemoryStorage:
+    """:class:`IndexStorage` in dicts: for the evaluation and the tests."""
+
+    def __init__(self) -> None:
+        self.members: dict[int, set[int]] = {}
+        self.stored: dict[int, Signature] = {}
+
+    def save(self, key: int, signature: Signature, buckets: list[int]) -> None:
+        self.stored[key] = signature
+        for bucket in buckets:
+            self.members.setdefault(bucket, set()).add(key)
+
+    def bucket_members(self, buckets: list[int]) -> set[int]:
+        return set().union(*(self.members.get(bucket, ()) for bucket in buckets))
+
+    def signatures(self, ids: Iterable[int]) -> dict[int, Signature]:
+        return {key: self.stored[key] for key in ids}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When two texts are near-duplicates (settings ``NEARDUP_*``)."""
+
+    jaccard: float = 0.25
+    containment: float = 0.6
+    # Containment links need this many shingles in the smaller text: on a few
+    # lines the estimate is too noisy.
+    min_shingles: int = 30
+
+
+def judge(signature: Signature, other: Signature, other_id: int, thresholds: Thresholds) -> Match | None:
+    """A :class:`Match` when the two texts are near-duplicates, else None."""
+    jaccard = signature.minhash.jaccard(other.minhash)
+    contained = containment(jaccard, signature.size, other.size)
+    if jaccard >= thresholds.jaccard:
+        method = "jaccard"
+    elif contained >= thresholds.containment and min(signature.size, other.size) >= thresholds.min_shingles:
+        method = "containment"
+    else:
+        return None
+    return Match(other_id, round(jaccard, 4), round(contained, 4), method)
+
+
+def find_matches(
+    storage: IndexStorage, signature: Signature, buckets: list[int], thresholds: Thresholds, exclude: int | None = None
+) -> list[Match]:
+    """The stored articles sharing a bucket with ``signature`` that are near-duplicates of it."""
+    candidates = storage.bucket_members(buckets)
+    candidates.discard(exclude)  # type: ignore[arg-type]
+    if not candidates:
+        return []
+    found = storage.signatures(sorted(candidates))
+    matches = (judge(signature, found[key], key, thresholds) for key in sorted(found))
+    return [match for match in matches if match]

@@ -1,0 +1,195 @@
+"""Near-duplicate detection: link republished, edited and reworded copies into stories.
+
+Runs after the store (it needs the article id). Each new or changed article is
+signed (MinHash of its syllable shingles, :mod:`pipelines.minhash`), its LSH
+buckets are looked up in SQLite, and each candidate sharing a bucket is judged
+on estimated Jaccard and containment. Links go to ``near_duplicates`` and the
+article joins the story (``articles.story_id``) of what it links to. The work
+per article is a few indexed lookups: it does not grow with the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+
+from pipelines.minhash import Banding, Match, Signer, Thresholds, find_matches
+from pipelines.store import NewsStore, store_for
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+
+class NearDupConfigError(ValueError):
+    """The settings do not fit the signatures stored in the database."""
+
+
+@dataclass(frozen=True)
+class NearDupSettings:
+    """The ``NEARDUP_*`` settings, checked."""
+
+    shingle_size: int = 3
+    num_perm: int = 128
+    candidate_threshold: float = 0.25
+    thresholds: Thresholds = Thresholds()
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> NearDupSettings:
+        default, limits = cls(), Thresholds()
+        values = cls(
+            shingle_size=settings.getint("NEARDUP_SHINGLE_SIZE", default.shingle_size),
+            num_perm=settings.getint("NEARDUP_NUM_PERM", default.num_perm),
+            candidate_threshold=settings.getfloat("NEARDUP_CANDIDATE_THRESHOLD", default.candidate_threshold),
+            thresholds=Thresholds(
+                jaccard=settings.getfloat("NEARDUP_JACCARD", limits.jaccard),
+                containment=settings.getfloat("NEARDUP_CONTAINMENT", limits.containment),
+                min_shingles=settings.getint("NEARDUP_MIN_SHINGLES", limits.min_shingles),
+            ),
+        )
+        checks = {
+            "NEARDUP_SHINGLE_SIZE": 1 <= values.shingle_size <= 10,
+            "NEARDUP_NUM_PERM": 16 <= values.num_perm <= 1024,
+            "NEARDUP_CANDIDATE_THRESHOLD": 0 < values.candidate_threshold < 1,
+            "NEARDUP_JACCARD": 0 < values.thresholds.jaccard <= 1,
+            "NEARDUP_CONTAINMENT": 0 < values.thresholds.containment <= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise NearDupConfigError(
+                    f"{name}={settings.get(name)} is out of range: see the NEARDUP_* settings in README.md"
+                )
+        return values
+
+    def index_config(self) -> dict[str, str]:
+        """What the stored signatures and buckets depend on; thresholds may change freely."""
+        return {
+            "shingle_size": str(self.shingle_size),
+            "num_perm": str(self.num_perm),
+            "candidate_threshold": str(self.candidate_threshold),
+        }
+
+
+class NearDupIndex:
+    """Sign, look up and link articles, through a :class:`NewsStore` (the only writer)."""
+
+    def __init__(self, store: NewsStore, settings: NearDupSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.signer = Signer(settings.num_perm, settings.shingle_size)
+        self.banding = Banding(settings.num_perm, settings.candidate_threshold)
+
+    def check_config(self) -> None:
+        """Refuse settings that differ from those the stored signatures were made with."""
+        wanted, stored = self.settings.index_config(), self.store.neardup_config()
+        if not stored or not self.store.signed_count():
+            self.store.set_neardup_config(wanted)
+            return
+        changed = {name: (stored.get(name), value) for name, value in wanted.items() if stored.get(name) != value}
+        if changed:
+            details = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in changed.items())
+            raise NearDupConfigError(
+                f"the near-duplicate signatures in NEWS_DB were made with other settings ({details}): "
+                "run `scrapy dedupe --rebuild` to recompute them"
+            )
+
+    def add(self, article_id: int, text: str) -> tuple[int, list[Match]]:
+        """Sign ``article_id`` (again, when it changed), link it to its near-duplicates; return (story id, links)."""
+        signature = self.signer.sign(text)
+        buckets = self.banding.buckets(signature)
+        matches = find_matches(self.store, signature, buckets, self.settings.thresholds, exclude=article_id)
+        previous = self.store.signatures([article_id]).get(article_id)
+        old_buckets = self.banding.buckets(previous) if previous else []
+        self.store.save_signature(article_id, signature, buckets, old_buckets)
+        return self.store.link_near_duplicates(article_id, matches), matches
+
+    def sign_unsigned(self, progress: Callable[[int], None] | None = None) -> int:
+        """Sign and link, oldest first, every article without a signature; return how many."""
+        done = 0
+        for article_id, text in self.store.unsigned_articles():
+            self.add(article_id, text)
+            done += 1
+            if progress:
+                progress(done)
+        return done
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Recompute every signature, link and story, in one transaction; return the article count."""
+        self.store.reset_near_duplicates()
+        self.store.set_neardup_config(self.settings.index_config())
+        return self.sign_unsigned(progress)
+
+
+def progress_logger(total: int, every_seconds: float = 5.0) -> Callable[[int], None]:
+    """A progress callback that logs ``done/total`` at most every ``every_seconds``."""
+    started = last = time.monotonic()
+
+    def report(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= every_seconds or done == total:
+            last = now
+            rate = done / max(now - started, 1e-9)
+            logger.info("Near-duplicates: %d/%d articles signed (%.0f/s)", done, total, rate)
+
+    return report
+
+
+class NearDupPipeline:
+    """Link each new or changed article to its near-duplicates and give it a story.
+
+    Settings: ``NEARDUP_ENABLED`` and the other ``NEARDUP_*`` (see README). Stats:
+    ``neardup/signed``, ``neardup/linked`` (articles with links), ``neardup/links``,
+    ``neardup/caught_up`` (articles signed at start: stored before the stage was
+    on, or not signed before a crash).
+    """
+
+    def __init__(self, crawler: Crawler, settings: NearDupSettings) -> None:
+        self.crawler = crawler
+        self.index = NearDupIndex(store_for(crawler), settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NearDupPipeline:
+        if not crawler.settings.getbool("NEARDUP_ENABLED", True):
+            raise NotConfigured("NEARDUP_ENABLED is off")
+        pipeline = cls(crawler, NearDupSettings.from_settings(crawler.settings))
+        pipeline.index.check_config()
+        return pipeline
+
+    def open_spider(self) -> None:
+        store = self.index.store
+        unsigned = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] - store.signed_count()
+        if unsigned > 0:
+            logger.info("Near-duplicates: signing %d stored articles that have no signature yet", unsigned)
+            caught_up = self.index.sign_unsigned(progress_logger(unsigned))
+            store.commit()
+            self.crawler.stats.inc_value("neardup/caught_up", caught_up)
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        article_id = adapter.get("article_id")
+        if not article_id:  # the store is off: nothing to link
+            return item
+        story_id, matches = self.index.add(article_id, adapter.get("text") or "")
+        adapter["story_id"] = story_id
+        stats = self.crawler.stats
+        stats.inc_value("neardup/signed")
+        if matches:
+            stats.inc_value("neardup/linked")
+            stats.inc_value("neardup/links", len(matches))
+            logger.info(
+                "Near-duplicate: article %s (%s) is story %s, like %s",
+                article_id, adapter.get("url"), story_id, ", ".join(str(m.similar_id) for m in matches),
+            )
+        return item
+
+    def close_spider(self) -> None:
+        self.index.store.commit()

@@ -1,0 +1,55 @@
+"""The MinHash building blocks: shingles, signatures, buckets and the link decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.neardup_eval import excerpt
+from bench.neardup_texts import BASES, SAME_TOPIC
+from pipelines.minhash import Banding, MemoryStorage, Signature, Signer, Thresholds, containment, judge, shingles
+from pipelines.neardup import NearDupConfigError, NearDupSettings
+
+
+def test_shingles_are_lowercased_syllables_without_punctuation():
+    assert shingles("Đảng ủy Tổng cục, Kỹ thuật.", 3) == {"đảng ủy tổng", "ủy tổng cục", "tổng cục kỹ", "cục kỹ thuật"}
+    assert shingles("Hai từ", 3) == {"hai từ"}
+    assert shingles("  ", 3) == set()
+
+
+def test_signature_round_trips_through_the_database_blob():
+    signature = Signer().sign(BASES["mua_lu_hue"])
+    again = Signature.from_blob(signature.to_blob(), signature.size)
+    assert again.minhash.jaccard(signature.minhash) == 1.0 and len(signature.to_blob()) == 128 * 4
+
+
+def test_containment_estimate():
+    # A ⊂ B with |A| = 30, |B| = 100: J = 0.3, containment of A in B = 1.
+    assert containment(0.3, 30, 100) == pytest.approx(1.0)
+    assert containment(0.0, 30, 100) == 0.0
+    assert containment(0.5, 0, 10) == 0.0
+
+
+def test_a_short_excerpt_links_by_containment_and_a_same_topic_article_does_not():
+    signer, thresholds = Signer(), Thresholds()
+    base = signer.sign(BASES["cau_rach_mieu"])
+    short = signer.sign(excerpt(BASES["cau_rach_mieu"], share=0.2))
+    match = judge(short, base, 1, thresholds)
+    assert match is not None and match.method == "containment" and match.jaccard < thresholds.jaccard
+    assert judge(signer.sign(SAME_TOPIC["cau_rach_mieu"]), base, 1, thresholds) is None
+
+
+def test_buckets_find_a_copy_and_not_an_unrelated_text():
+    signer, banding, storage = Signer(), Banding(), MemoryStorage()
+    base = signer.sign(BASES["hoi_sach_hn"])
+    storage.save(1, base, banding.buckets(base))
+    assert banding.bands * banding.rows <= 128 and len(set(banding.buckets(base))) == banding.bands
+    copy = signer.sign(BASES["hoi_sach_hn"].replace("Hội sách", "Ngày hội sách"))
+    assert storage.bucket_members(banding.buckets(copy)) == {1}
+    assert storage.bucket_members(banding.buckets(signer.sign(BASES["mua_lu_hue"]))) == set()
+
+
+def test_out_of_range_settings_name_the_setting():
+    from scrapy.settings import Settings
+
+    with pytest.raises(NearDupConfigError, match="NEARDUP_JACCARD=1.5"):
+        NearDupSettings.from_settings(Settings({"NEARDUP_JACCARD": 1.5}))
