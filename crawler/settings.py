@@ -24,6 +24,10 @@ STORE_PAGES = True
 
 # --- Pipeline stages -------------------------------------------------------------
 EXTRACT_ENABLED = True
+# Worker processes for extraction, so every core works while the engine fetches (0: in the engine's process).
+EXTRACT_WORKERS = 2
+# Seconds one page may take to extract; a slower page is recorded as a failure and its worker replaced.
+EXTRACT_TIMEOUT = 60.0
 NORMALIZE_ENABLED = True
 # Items with fewer words than this after cleaning are dropped as empty.
 NORMALIZE_MIN_WORDS = 1

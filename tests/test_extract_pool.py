@@ -1,0 +1,82 @@
+"""Extraction in worker processes: same results, a time limit per page, workers replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from pipelines.extract import extract_article
+from pipelines.extract_pool import ExtractionTimeout, ExtractPool, WorkerFailed
+from tests.conftest import run_scrapy
+
+PAGES = Path(__file__).parent / "pages"
+URL = "https://www.qdnd.vn/xa-hoi/bo-doi-bien-phong-1052001"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = ExtractPool(workers=1, timeout=30)
+    yield pool
+    pool.close()
+
+
+def test_pool_gives_what_extraction_gives_in_process(pool: ExtractPool) -> None:
+    html = (PAGES / "jsonld_article.html").read_text(encoding="utf-8")
+    assert pool.run(html, URL) == extract_article(html, URL)
+
+
+def test_slow_page_times_out_and_its_worker_is_replaced(pool: ExtractPool) -> None:
+    html = (PAGES / "jsonld_article.html").read_text(encoding="utf-8")
+    worker_pid = pool.idle.queue[0].process.pid
+    pool.timeout = 0.0001  # no page extracts that fast, pipe round trip included
+    try:
+        with pytest.raises(ExtractionTimeout):
+            pool.run(html, URL)
+    finally:
+        pool.timeout = 30
+    assert pool.idle.queue[0].process.pid != worker_pid
+    assert pool.run(html, URL)["author"] == "Vũ Dung"  # the new worker serves
+
+
+def test_dead_worker_is_reported_and_replaced(pool: ExtractPool) -> None:
+    html = (PAGES / "meta_only_article.html").read_text(encoding="utf-8")
+    pool.run(html, URL)  # make sure the worker is up
+    os.kill(pool.idle.queue[0].process.pid, signal.SIGKILL)
+    pool.idle.queue[0].process.join()
+    with pytest.raises(WorkerFailed, match="died"):
+        pool.run(html, URL)
+    assert pool.run(html, URL)["title"] == "Giá rau xanh tăng mạnh sau đợt mưa lớn ở miền Tây"
+
+
+def test_replay_in_workers_equals_in_process(tmp_path: Path) -> None:
+    rows = []
+    for workers in ("0", "2"):
+        db = tmp_path / f"workers-{workers}.db"
+        result = run_scrapy("replay", "-s", f"EXTRACT_WORKERS={workers}", str(PAGES), db=db)
+        assert result.returncode == 0, result.stderr[-2000:]
+        rows.append([
+            {k: v for k, v in row.items() if k not in ("first_seen", "updated", "id")}
+            for row in Database(db)["articles"].rows_where(order_by="url")
+        ])
+    assert rows[0] == rows[1] and len(rows[0]) == 3
+
+
+def test_time_limit_records_each_page_and_the_run_goes_on(db_path: Path) -> None:
+    result = run_scrapy("replay", "-s", "EXTRACT_TIMEOUT=0.0001", str(PAGES), db=db_path)
+    assert result.returncode == 1
+    assert "3 failed" in result.stdout
+    db = Database(db_path)
+    reasons = [row["reason"] for row in db["failures"].rows]
+    assert len(reasons) == 3 and all("EXTRACT_TIMEOUT=0.0001" in reason for reason in reasons)
+    assert next(db["crawl_runs"].rows)["status"] == "finished"
+    assert db["articles"].count == 0
+
+
+def test_bad_pool_settings_are_refused(db_path: Path) -> None:
+    result = run_scrapy("replay", "-s", "EXTRACT_WORKERS=-1", str(PAGES), db=db_path)
+    assert result.returncode != 0
+    assert "EXTRACT_WORKERS must be 0 or more" in result.stderr
