@@ -250,9 +250,14 @@ class NewsSpider(scrapy.Spider):
         yield from self.follow_links(site, response)
 
     def follow_links(self, site: Site, response: TextResponse) -> Iterator[Any]:
+        """Article candidates first; then listing links, and the next pages only when this page had news.
+
+        A listing page whose article links are all stored already ends its pagination: older
+        pages were read by earlier runs. That also stops paging traps without articles.
+        """
         depth = response.meta["news_depth"]
         next_pages = set(response.css('link[rel="next"]::attr(href), a[rel~="next"]::attr(href)').getall())
-        counters = self.counters
+        listings, fresh = [], 0
         for href in dict.fromkeys(response.css("a::attr(href)").getall()):
             link = urldefrag(response.urljoin(href.strip()))[0]
             if not link.startswith(("http://", "https://")) or not same_site(link, site.domain) or is_asset(link):
@@ -260,25 +265,31 @@ class NewsSpider(scrapy.Spider):
             url = clean_url(link)
             if self.url_says_article(site, url):
                 if request := self.article_request(site, link, depth=depth + 1):
+                    fresh += 1
                     yield request
-                continue
-            if any(re.search(p, url) for p in site.deny):
-                continue
-            if f"seen:{url}" in counters:  # listing URLs of this run only: a few hundred at most
-                continue
-            paging = href in next_pages or bool(PAGINATION.search(url))
-            next_depth = depth if paging else depth + 1
-            shape = f"shape:{url_shape(url)}"
-            if next_depth > site.max_depth:
-                inc_stat(self.crawler, "news/too_deep", site.name)
-                continue
-            if counters.get(shape, 0) >= self.pattern_limit:
-                inc_stat(self.crawler, "news/trap_bounded", site.name)
-                continue
-            counters[shape] = counters.get(shape, 0) + 1
-            counters[f"seen:{url}"] = 1
-            if request := self._request(site, url, "listing", self.parse_page, next_depth):
+            elif not any(re.search(p, url) for p in site.deny):
+                listings.append((url, href in next_pages or bool(PAGINATION.search(url))))
+        for url, paging in listings:
+            if paging and not fresh:
+                inc_stat(self.crawler, "news/paging_stopped", site.name)
+            elif request := self.listing_request(site, url, depth if paging else depth + 1):
                 yield request
+
+    def listing_request(self, site: Site, url: str, depth: int) -> scrapy.Request | None:
+        """A request for a listing page within ``max_depth`` and ``NEWS_PATTERN_LIMIT`` pages per URL shape."""
+        counters = self.counters
+        if f"seen:{url}" in counters:  # listing URLs of this run only: a few hundred at most
+            return None
+        if depth > site.max_depth:
+            inc_stat(self.crawler, "news/too_deep", site.name)
+            return None
+        shape = f"shape:{url_shape(url)}"
+        if counters.get(shape, 0) >= self.pattern_limit:
+            inc_stat(self.crawler, "news/trap_bounded", site.name)
+            return None
+        counters[shape] = counters.get(shape, 0) + 1
+        counters[f"seen:{url}"] = 1
+        return self._request(site, url, "listing", self.parse_page, depth)
 
     def article_item(self, site: Site, response: TextResponse) -> ArticleItem:
         canonical = canonical_url(response)
