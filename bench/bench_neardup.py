@@ -124,51 +124,50 @@ def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int, list[int]]
 
 
 def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
-    """Store synthetic articles with their signatures until ``target`` are stored.
+    """Store ``target`` synthetic articles with their signatures and buckets.
 
-    Rows go in with sqlite-utils' bulk insert (no search index: the stage does not read it),
-    signatures and buckets through the store, as the stage writes them.
+    A bulk load for the benchmark (the stage itself is timed through the pipeline):
+    rows with sqlite-utils' insert_all, bucket rows sorted so they go in one B-tree pass.
     """
-    from pipelines.minhash import Signature
     from pipelines.store import utc_now
 
-    have = store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
-    chunks = [(have + n, min(1000, target - have - n)) for n in range(0, target - have, 1000)]
+    have = 0
+    chunks = [(n, min(5000, target - n)) for n in range(0, target, 5000)]
     for batch in pool.map(_sign_batch, chunks):
+        ids = range(have + 1, have + len(batch) + 1)
         rows = [
-            {"id": have + n + 1, "story_id": have + n + 1, "content_hash": f"synthetic-{have + n}",
-             "url": f"https://synthetic.example/{have + n}", "site": "synthetic.example", "text": text,
-             "word_count": len(text.split()), "first_seen": utc_now()}
-            for n, (text, _, _, _) in enumerate(batch)
+            {"id": i, "story_id": i, "content_hash": f"synthetic-{i}", "url": f"https://synthetic.example/{i}",
+             "site": "synthetic.example", "text": text, "word_count": len(text.split()), "first_seen": utc_now()}
+            for i, (text, _, _, _) in zip(ids, batch)
         ]
         store._write()
         store.db["articles"].insert_all(rows)
-        for row, (_, blob, size, buckets) in zip(rows, batch):
-            store.save_signature(row["id"], Signature.from_blob(blob, size), buckets)
+        store.db["neardup_signatures"].insert_all(
+            {"article_id": i, "shingles": size, "signature": blob, "signed": utc_now()}
+            for i, (_, blob, size, _) in zip(ids, batch)
+        )
+        buckets = sorted((bucket, i) for i, (_, _, _, keys) in zip(ids, batch) for bucket in keys)
+        store.db.conn.executemany("INSERT OR IGNORE INTO neardup_buckets (bucket, article_id) VALUES (?, ?)", buckets)
         store.commit()
         have += len(batch)
 
 
-def stage_ms_per_article(crawler, store, pipeline, probes: int, round_: int) -> tuple[float, float]:
-    """Median time of NearDupPipeline.process_item on fresh articles and on edited copies of stored ones."""
-    from bench.neardup_eval import edit
+def probe_items(size: int, count: int, seed: int, store) -> list[ArticleItem]:
+    """New articles for the stage: fresh synthetic texts, and a fifth edited copies of stored ones."""
     import random
 
-    rng = random.Random(round_)
-    fresh = synthetic_texts(10_000_000 + round_ * probes, probes)
-    stored = [row[0] for row in store.db.execute("SELECT text FROM articles ORDER BY random() LIMIT ?", [probes // 4])]
-    copies = [edit(text, "synonyms_10", rng) for text in stored]
-    times = []
-    for number, text in enumerate(fresh + copies):
-        item = ArticleItem(url=f"https://probe.example/{round_}/{number}", text=text, site="probe.example")
-        item.content_hash = f"probe-{round_}-{number}"
-        item.article_id = store.add_article(item)
-        started = time.perf_counter()
-        pipeline.process_item(item)
-        times.append(time.perf_counter() - started)
-    store.commit()
-    linked = crawler.stats.get_value("neardup/linked", 0)
-    return statistics.median(times) * 1000, linked
+    from bench.neardup_eval import edit
+
+    rng = random.Random(seed)
+    texts = synthetic_texts(10_000_000 + seed, count - count // 5)
+    stored = store.db.execute("SELECT text FROM articles WHERE id <= ? ORDER BY random() LIMIT ?", [size, count // 5])
+    texts += [edit(row[0], "synonyms_10", rng) for row in stored]
+    items = []
+    for number, text in enumerate(texts):
+        item = ArticleItem(url=f"https://probe.example/{seed}/{number}", text=text, site="probe.example")
+        item.content_hash = f"probe-{seed}-{number}"
+        items.append(item)
+    return items
 
 
 def memory_lsh_load_seconds(store) -> float:
@@ -186,38 +185,55 @@ def memory_lsh_load_seconds(store) -> float:
 
 
 def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
+    """Time the stage on databases of each size, interleaved so that load on the machine hits all alike."""
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
     from pipelines.neardup import NearDupPipeline
+    from pipelines.store import NewsStore
 
-    print(f"== Near-duplicate stage per new article ({probes} fresh + {probes // 4} edited copies per size)")
-    print(f"{'stored':>8}{'ms/article':>12}{'vs 1st size':>13}{'% of extraction':>17}{'open s':>8}")
+    print(f"== Near-duplicate stage per new article ({probes} per size, a fifth edited copies of stored ones)")
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(2) as pool:
-        db = Path(folder) / "news.db"
-        first = None
-        for round_, size in enumerate(sizes):
-            crawler = get_crawler(Spider, {"NEWS_DB": str(db), "LOG_LEVEL": "WARNING"})
-            from pipelines.store import store_for
-
-            store = store_for(crawler)
+        started = time.perf_counter()
+        for size in sizes:
+            store = NewsStore.open(Path(folder) / f"{size}.db")
             fill(store, size, pool)
             store.close()
-            # Start-up: open the database and the stage as a crawl does.
-            crawler = get_crawler(Spider, {"NEWS_DB": str(db), "LOG_LEVEL": "WARNING"})
+        print(f"-- filled {sum(sizes)} synthetic articles in {time.perf_counter() - started:.0f} s")
+        pipelines, opened = {}, {}
+        for size in sizes:
+            # Start-up as a crawl does it: open the database, build the stage, open it.
+            crawler = get_crawler(Spider, {"NEWS_DB": str(Path(folder) / f"{size}.db"), "LOG_LEVEL": "WARNING"})
             started = time.perf_counter()
-            pipeline = NearDupPipeline.from_crawler(crawler)
-            pipeline.open_spider()
-            opened = time.perf_counter() - started
-            store = pipeline.index.store
-            ms, _linked = stage_ms_per_article(crawler, store, pipeline, probes, round_)
-            first = first or ms
-            print(f"{size:>8}{ms:>12.3f}{ms / first:>12.2f}x{100 * ms / extraction_ms:>16.1f}%{opened:>8.3f}")
-            if size == sizes[-1]:
-                loaded = memory_lsh_load_seconds(store)
-                print(f"-- index start-up at {size} articles: {opened:.3f} s (buckets in SQLite) vs "
-                      f"{loaded:.1f} s to load datasketch's in-memory MinHashLSH: {loaded / max(opened, 1e-6):.0f}x")
-            store.close()
+            pipelines[size] = NearDupPipeline.from_crawler(crawler)
+            pipelines[size].open_spider()
+            opened[size] = time.perf_counter() - started
+        times: dict[int, list[float]] = {size: [] for size in sizes}
+        rounds = 5
+        for round_ in range(rounds):
+            for size in sizes:
+                store = pipelines[size].index.store
+                items = probe_items(size, probes // rounds, round_, store)
+                for item in items:
+                    item.article_id = store.add_article(item)  # the store's work, not timed
+                    begin = time.perf_counter()
+                    pipelines[size].process_item(item)
+                    times[size].append(time.perf_counter() - begin)
+                store.commit()
+        print(f"{'stored':>8}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'start-up s':>12}{'linked':>8}")
+        first = statistics.median(times[sizes[0]])
+        for size in sizes:
+            ms = statistics.median(times[size]) * 1000
+            linked = pipelines[size].crawler.stats.get_value("neardup/linked", 0)
+            print(f"{size:>8}{ms:>12.3f}{ms / first / 1000:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
+                  f"{opened[size]:>12.3f}{linked:>8}")
+        middle = sizes[len(sizes) // 2]
+        loaded = memory_lsh_load_seconds(pipelines[middle].index.store)
+        print(f"-- index start-up at {sizes[-1]} articles: {opened[sizes[-1]]:.3f} s (LSH buckets in SQLite, "
+              f"nothing to load); datasketch's in-memory MinHashLSH needs {loaded:.1f} s to load {middle} "
+              f"signatures: {loaded / max(opened[middle], 1e-6):.0f}x our start-up at that size")
+        for pipeline in pipelines.values():
+            pipeline.index.store.close()
 
 
 def main() -> None:
