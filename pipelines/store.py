@@ -176,11 +176,12 @@ class NewsStore(NearDupStore):
             [url, etag, last_modified, status, utc_now()],
         )
 
-    def add_article(self, item: Any) -> int:
+    def add_article(self, item: Any, count: bool = True) -> int:
         """Insert a new article with its URL, aliases and search row; return its id.
 
-        Then call :meth:`article_written` (after counting it: the run's counts
-        are written with each commit)."""
+        ``count=False`` leaves :meth:`article_written` (which may commit) to the
+        caller: the store pipeline counts the article first, so that the run's
+        counts written with each commit include it."""
         adapter = ItemAdapter(item)
         now = utc_now()
         row = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
@@ -194,10 +195,12 @@ class NewsStore(NearDupStore):
         for url in [row["url"], *adapter.get("aliases", [])]:
             self.add_url(url, article_id, via)
         self._save_page(int(article_id), row["url"], adapter.get("html"))
+        if count:
+            self.article_written()
         return int(article_id)
 
-    def update_article(self, article_id: int, item: Any) -> None:
-        """Replace an article's content after its page changed (same URL, new text)."""
+    def update_article(self, article_id: int, item: Any, count: bool = True) -> None:
+        """Replace an article's content after its page changed (same URL, new text); ``count`` as for add_article."""
         adapter = ItemAdapter(item)
         row = {column: adapter.get(column) for column in ARTICLE_COLUMNS if column != "url"}
         row["updated"] = utc_now()
@@ -207,6 +210,8 @@ class NewsStore(NearDupStore):
         self._index(article_id, row["title"], row["text"])
         if adapter.get("via") != "reextract":  # re-extraction reads the stored page: nothing new to keep
             self._save_page(article_id, adapter["url"], adapter.get("html"))
+        if count:
+            self.article_written()
 
     def _save_page(self, article_id: int, url: str, html: str | None) -> None:
         """Keep the page an article was extracted from, gzipped (setting ``STORE_PAGES``)."""
@@ -305,10 +310,10 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         if adapter.get("article_id"):  # dedupe found the page changed under a known URL
-            self.store.update_article(adapter["article_id"], item)
+            self.store.update_article(adapter["article_id"], item, count=False)
             inc_stat(self.crawler, "store/updated", adapter.get("site"))
         else:
-            adapter["article_id"] = self.store.add_article(item)
+            adapter["article_id"] = self.store.add_article(item, count=False)
             inc_stat(self.crawler, "store/new", adapter.get("site"))
             logger.debug("Stored article %s from %s", adapter["article_id"], adapter["url"])
         # Only now, counted: a commit carries the run's counts (CrawlRunsExtension) with the articles.
