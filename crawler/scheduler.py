@@ -251,6 +251,12 @@ class Scheduler:
         # The row first: should the database be busy, the crawl stays watched and is settled at the next tick.
         row = self.runs.close(crawl.run_id, exit_code, crawl.stopped_for)
         del self.running[crawl.site.name]
+        # Processes the crawl started (extraction workers) share its lock file: a
+        # crawl that died leaves them behind, and they would keep the site locked.
+        try:
+            os.killpg(crawl.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         crawl.lock.release()
         # No count at all (None): the crawl died before its first commit.
         counts = ", ".join(f"{'?' if row.get(column) is None else row[column]} {column}" for column in COUNT_COLUMNS)
