@@ -29,11 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.neardup_eval import build_set, evaluate, report  # noqa: E402
-from bench.neardup_texts import BASES  # noqa: E402
-from crawler.items import ArticleItem  # noqa: E402
-from pipelines.minhash import Thresholds  # noqa: E402
-from pipelines.neardup import NearDupSettings  # noqa: E402
+from bench.neardup_eval import build_set, evaluate, report
+from bench.neardup_texts import BASES
+from crawler.items import ArticleItem
+from pipelines.minhash import Thresholds
+from pipelines.neardup import NearDupSettings
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULTS = NearDupSettings()
@@ -81,8 +81,9 @@ def pages() -> list[tuple[str, str]]:
 
 
 def extraction_ms_per_page() -> tuple[float, int]:
-    from pipelines.extract import extract_article
     from trafilatura.settings import use_config
+
+    from pipelines.extract import extract_article
 
     config = use_config()
     found = pages()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
@@ -40,7 +40,7 @@ class NearDupSettings:
     shingle_size: int = 3
     num_perm: int = 128
     candidate_threshold: float = 0.25
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> NearDupSettings:

@@ -6,7 +6,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,9 @@ from sqlite_utils import Database
 
 from bench.neardup_eval import edit
 from bench.neardup_texts import BASES, SAME_TOPIC
-from tests.conftest import ROOT, SEEDS, run_scrapy
+from tests.browse_support import datasette_command
+from tests.conftest import SEEDS, run_scrapy
 
-METADATA = ROOT / "datasette_meta" / "metadata.yml"
 SEED_000 = next(SEEDS.glob("000_*.txt"))
 SEED_002 = next(SEEDS.glob("002_*.txt"))
 SEED_000_COPIES = ("lead_rewritten", "tail_cut", "reordered", "synonyms_10", "boilerplate", "excerpt")
@@ -164,10 +163,8 @@ def test_articles_stored_without_the_stage_are_signed_later(story_seeds, tmp_pat
 
 
 def datasette_get(db: Path, path: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "datasette", "serve", str(db), "--metadata", str(METADATA), "--get", path],
-        capture_output=True, text=True, timeout=60,
-    )
+    """One page from Datasette served as `make browse` serves it."""
+    result = subprocess.run(datasette_command(db, "--get", path), capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, f"{path}: {result.stdout[-500:]} {result.stderr[-1500:]}"
     return result.stdout
 
