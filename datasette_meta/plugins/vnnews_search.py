@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
+from bisect import bisect_left
 from functools import lru_cache
 
 from datasette import hookimpl
@@ -39,22 +40,25 @@ def _folded(word: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _exact_patterns(query: str) -> tuple[re.Pattern[str], ...]:
-    """One pattern per distinct query word, plus the whole phrase when it has several words."""
-    words = list(dict.fromkeys(_WORD.findall(_nfc_lower(query))))
-    patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)") for word in words]
-    if len(words) > 1:
-        phrase = r"\W+".join(re.escape(word) for word in _WORD.findall(_nfc_lower(query)))
-        patterns.append(re.compile(rf"(?<!\w){phrase}(?!\w)"))
-    return tuple(patterns)
+def _query_words(query: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(_nfc_lower(query)))
 
 
 def exact_score(document: str | None, query: str | None) -> int:
-    """Query words found with exactly the typed accents (the whole phrase counts once more)."""
+    """Query words found with exactly the typed accents; the whole phrase in a row counts once more."""
     if not document or not query:
         return 0
+    wanted = _query_words(query)
     text = _nfc_lower(document)
-    return sum(1 for pattern in _exact_patterns(query) if pattern.search(text))
+    if not any(word in text for word in wanted):  # the common case, decided by a substring search
+        return 0
+    words = _WORD.findall(text)
+    present = set(words)
+    distinct = set(wanted)
+    score = sum(1 for word in distinct if word in present)
+    if len(wanted) > 1 and score == len(distinct) and f" {' '.join(wanted)} " in f" {' '.join(words)} ":
+        score += 1
+    return score
 
 
 def snippet(text: str | None, query: str | None, size: int = SNIPPET_WORDS) -> str:
@@ -63,20 +67,22 @@ def snippet(text: str | None, query: str | None, size: int = SNIPPET_WORDS) -> s
         return ""
     wanted = {_folded(word) for word in _WORD.findall(unicodedata.normalize("NFC", query or ""))}
     words = list(_WORD.finditer(text))
-    hits = [i for i, word in enumerate(words) if _folded(word.group()) in wanted]
+    hits = [(i, folded) for i, word in enumerate(words) if (folded := _folded(word.group())) in wanted]
+    positions = [i for i, _ in hits]
     start = 0
-    if hits:
-        # Start a little before the hit whose window covers the most distinct query words.
-        def covered(first: int) -> int:
-            return len({_folded(words[i].group()) for i in hits if first <= i < first + size})
-
-        start = max((max(hit - 4, 0) for hit in hits), key=covered)
+    best = 0
+    for hit in positions[:64]:  # a window starting a little before each of the first hits
+        first = max(hit - 4, 0)
+        inside = hits[bisect_left(positions, first) : bisect_left(positions, first + size)]
+        covered = len({folded for _, folded in inside})
+        if covered > best:
+            start, best = first, covered
     window = words[start : start + size]
     if not window:
         return ""
     begin, end = window[0].start(), window[-1].end()
     pieces, position = [], begin
-    for i in (i for i in hits if start <= i < start + size):
+    for i in positions[bisect_left(positions, start) : bisect_left(positions, start + size)]:
         match = words[i]
         pieces += [text[position : match.start()], MARK_START, match.group(), MARK_END]
         position = match.end()
