@@ -2,7 +2,7 @@
 
 - :class:`ConditionalGetMiddleware`: feeds and sitemaps are asked for with the
   ``ETag``/``Last-Modified`` of the last run (stored per URL in ``fetch_state``
-  by :func:`remember_validators` once the spider has read the response).
+  by the spider when a run finishes, see :func:`validators`).
 - :class:`BackoffMiddleware`: a 429 or 503 slows the site down for the time its
   ``Retry-After`` asks (or an exponential default) and tries the page again.
 - :class:`SiteAutoThrottle`: AutoThrottle that never goes below a site's ``delay``.
@@ -61,13 +61,12 @@ class ConditionalGetMiddleware:
         return response
 
 
-def remember_validators(crawler: Crawler, response: Response) -> None:
-    """Keep the ``ETag``/``Last-Modified`` of a fully processed response for the next run's conditional GET."""
+def validators(response: Response) -> tuple[str | None, str | None] | None:
+    """The ``ETag`` and ``Last-Modified`` of a response, for the next run's conditional GET; None without."""
     etag, modified = response.headers.get(b"ETag"), response.headers.get(b"Last-Modified")
-    if etag or modified:
-        store_for(crawler).save_fetch_state(
-            response.url, etag and etag.decode("latin-1"), modified and modified.decode("latin-1"), response.status
-        )
+    if not (etag or modified):
+        return None
+    return etag and etag.decode("latin-1"), modified and modified.decode("latin-1")
 
 
 def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:

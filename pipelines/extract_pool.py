@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +40,13 @@ def _serve(conn: Connection) -> None:
     # Ctrl-C reaches the whole process group: the engine decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     config = use_config()  # built once per worker
+    parent = os.getppid()
     while True:
+        # A killed engine sends no None, and forked siblings keep the pipe open (no EOF):
+        # a worker whose parent is gone stops by itself instead of lingering forever.
+        while not conn.poll(1.0):
+            if os.getppid() != parent:
+                return
         try:
             job = conn.recv()
         except EOFError:

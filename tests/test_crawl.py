@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlite_utils import Database
@@ -199,7 +200,8 @@ def test_busy_site_is_retried_after_its_retry_after(tmp_path):
         assert busy_site.url(path) not in {row["url"] for row in Database(db)["failures"].rows}
 
 
-def test_interrupted_crawl_resumes_from_jobdir(tmp_path):
+@pytest.mark.parametrize("stop, status", [(signal.SIGINT, "interrupted"), (signal.SIGKILL, "running")])
+def test_interrupted_crawl_resumes_from_jobdir(tmp_path, stop, status):
     db, jobdir = tmp_path / "news.db", tmp_path / "job"
     with NewsSite(article_delay=0.4) as slow:
         command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={slow.url('/')}", *FAST,
@@ -210,23 +212,31 @@ def test_interrupted_crawl_resumes_from_jobdir(tmp_path):
         deadline = time.monotonic() + 60
         while not article_paths(slow.log) and time.monotonic() < deadline:
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)  # Ctrl-C: Scrapy stops cleanly, keeping its queue in JOBDIR
+        # Ctrl-C: Scrapy stops cleanly, keeping its queue in JOBDIR. A kill keeps nothing but the database.
+        process.send_signal(stop)
         output, _ = process.communicate(timeout=60)
         first_runs = list(Database(db)["crawl_runs"].rows)
-        assert [r["status"] for r in first_runs] == ["interrupted"], output[-3000:]
+        assert [r["status"] for r in first_runs] == [status], output[-3000:]
         stored_first = Database(db)["articles"].count
         assert stored_first < len(ARTICLES)
+        stored_paths = {urlsplit(row["url"]).path.lstrip("/") for row in Database(db)["articles"].rows}
         interrupted_at = len(slow.log)
 
         resumed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         database = Database(db)
         assert sorted(r["url"] for r in database["articles"].rows) == sorted(slow.url(f"/{s}") for s in ARTICLES)
-        # Nothing fetched twice: the resumed run continued the queue instead of starting again.
-        fetched = article_paths(slow.log)
-        assert len(fetched) == len(set(fetched))
-        assert "/" not in slow.paths(interrupted_at)
-        assert [r["status"] for r in database["crawl_runs"].rows_where(order_by="id")] == ["interrupted", "finished"]
+        assert database["article_urls"].count == len(ARTICLES) + 2
+        assert [r["status"] for r in database["crawl_runs"].rows_where(order_by="id")] == [status, "finished"]
+        if stop == signal.SIGINT:
+            # Nothing fetched twice: the resumed run continued the queue instead of starting again.
+            fetched = article_paths(slow.log)
+            assert len(fetched) == len(set(fetched))
+            assert "/" not in slow.paths(interrupted_at)
+        else:  # the resumed run read the home page again and fetched only what was not stored
+            assert "/" in slow.paths(interrupted_at)
+            assert not set(article_paths(slow.log[interrupted_at:])) & {
+                hit.path for hit in slow.log[:interrupted_at] if hit.path.lstrip("/") in stored_paths}
 
 
 def test_site_delay_and_budget_are_kept(site, tmp_path):

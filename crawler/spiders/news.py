@@ -32,7 +32,7 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import Entry, canonical_url, feed_links, is_feed, page_kind, parse_feed, parse_since, parse_sitemap
 from crawler.items import ArticleItem
-from crawler.middlewares import remember_validators
+from crawler.middlewares import validators
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
 from pipelines.encoding import decode_html
@@ -99,13 +99,34 @@ class NewsSpider(scrapy.Spider):
 
     # --- state kept across a JOBDIR resume ----------------------------------------
 
-    @property
-    def counters(self) -> dict[str, int]:
-        """Pages scheduled per site and per URL shape (in ``self.state`` when JOBDIR is set)."""
+    def _state(self, name: str) -> dict[str, Any]:
+        """A dict of the run's state, in ``self.state`` (kept in JOBDIR at a clean stop) when JOBDIR is set."""
         state = getattr(self, "state", None)
         if state is None:
-            state = self.__dict__.setdefault("_state", {})
-        return state.setdefault("news_counters", {})
+            state = self.__dict__.setdefault("_run_state", {})
+        return state.setdefault(name, {})
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Pages requested per site and per URL shape, and the URLs requested."""
+        return self._state("news_counters")
+
+    def remember(self, response: Response) -> None:
+        """Keep a feed's or sitemap's validators, to be stored when the run finishes.
+
+        Not before: a run killed between the feed and its articles must read the feed
+        in full next time, not get a 304 and miss the articles it never stored.
+        """
+        if found := validators(response):
+            self._state("news_validators")[response.url] = (*found, response.status)
+
+    def closed(self, reason: str) -> None:
+        if reason != "finished":
+            return
+        store = store_for(self.crawler)
+        for url, (etag, modified, status) in self._state("news_validators").items():
+            store.save_fetch_state(url, etag, modified, status)
+        store.commit()
 
     def site_for_url(self, url: str) -> Site | None:
         return next((s for s in self.sites if same_site(url, s.domain)), None)
@@ -117,17 +138,29 @@ class NewsSpider(scrapy.Spider):
 
     def _request(self, site: Site, url: str, kind: str, callback: Any, depth: int = 0,
                  **meta: Any) -> scrapy.Request | None:
-        """A request within the site's page budget (``max_pages``), or None."""
+        """A request for a URL not yet requested in this run, within the site's ``max_pages``; or None.
+
+        The spider remembers what it requested in its state (kept in JOBDIR at a clean
+        stop), not Scrapy's duplicate filter: after a kill, the resumed run reads the
+        entry points again and fetches whatever is not in the database yet.
+        """
         counters = self.counters
+        if self.requested(url):
+            return None
         if counters.get(site.name, 0) >= site.max_pages:
             inc_stat(self.crawler, "news/over_budget", site.name)
             return None
         counters[site.name] = counters.get(site.name, 0) + 1
+        counters[f"seen:{clean_url(url)}"] = 1
         meta.update(news_site=site.name, news_kind=kind, news_depth=depth, download_slot=site.name)
         if kind in ("feed", "sitemap"):  # re-polled every run: ask only for what changed
             meta.update(conditional=True, handle_httpstatus_list=[304])
-        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
+        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta, dont_filter=True,
                               priority={"article": 10, "feed": 20, "sitemap": 20}.get(kind, 0))
+
+    def requested(self, url: str) -> bool:
+        """Whether this run asked for ``url`` already (one key per URL: thousands, not the archive)."""
+        return f"seen:{clean_url(url)}" in self.counters
 
     async def start(self) -> AsyncIterator[Any]:
         for site in self.sites:
@@ -154,6 +187,8 @@ class NewsSpider(scrapy.Spider):
         since = self.since_for(site)
         if since and published and published < since:
             inc_stat(self.crawler, "news/too_old", site.name)
+            return None
+        if self.requested(url):
             return None
         store = store_for(self.crawler)
         if store.knows_url(url) or (link != url and store.knows_url(link)):
@@ -203,13 +238,13 @@ class NewsSpider(scrapy.Spider):
         yield from self._entries(site, entries)
         # An index is read in full every run: its children change while it stays the same.
         if not any(entry.is_sitemap for entry in entries):
-            remember_validators(self.crawler, response)
+            self.remember(response)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         if not self._fetched(response):
             return
         yield from self._entries(self._site(response), parse_feed(response.body, response.url))
-        remember_validators(self.crawler, response)
+        self.remember(response)
 
     def _entries(self, site: Site, entries: list[Entry]) -> Iterator[Any]:
         since = self.since_for(site)
@@ -278,7 +313,7 @@ class NewsSpider(scrapy.Spider):
     def listing_request(self, site: Site, url: str, depth: int) -> scrapy.Request | None:
         """A request for a listing page within ``max_depth`` and ``NEWS_PATTERN_LIMIT`` pages per URL shape."""
         counters = self.counters
-        if f"seen:{url}" in counters:  # listing URLs of this run only: a few hundred at most
+        if self.requested(url):
             return None
         if depth > site.max_depth:
             inc_stat(self.crawler, "news/too_deep", site.name)
@@ -288,7 +323,6 @@ class NewsSpider(scrapy.Spider):
             inc_stat(self.crawler, "news/trap_bounded", site.name)
             return None
         counters[shape] = counters.get(shape, 0) + 1
-        counters[f"seen:{url}"] = 1
         return self._request(site, url, "listing", self.parse_page, depth)
 
     def article_item(self, site: Site, response: TextResponse) -> ArticleItem:
