@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 from tests.browse_support import fetch, serve_datasette
 from tests.conftest import ROOT
@@ -74,7 +73,7 @@ def test_pages_answer_while_a_crawl_writes(seeded_db, tmp_path):
                     status, body = fetch(base + path)
                     reads += 1
                     if status != 200 or "database is locked" in body or "<h1>Error" in body:
-                        error = re.search(r'border: 3px solid red;">(.*?)</div>', body, re.S)
+                        error = re.search(r'border: 3px solid red;">(.*?)</div>', body, re.DOTALL)
                         problems.append(f"{path}: {status} {error[1] if error else body[-300:]}")
                 counts.append(article_count(base))
                 assert writer.poll() is None, writer.stderr.read()[-2000:]
