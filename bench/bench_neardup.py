@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import shutil
 import statistics
 import sys
 import tempfile
@@ -125,15 +126,15 @@ def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int, list[int]]
 
 
 def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
-    """Store ``target`` synthetic articles with their signatures and buckets.
+    """Add synthetic articles with their signatures and buckets until ``target`` are stored.
 
     A bulk load for the benchmark (the stage itself is timed through the pipeline):
     rows with sqlite-utils' insert_all, bucket rows sorted so they go in one B-tree pass.
     """
     from pipelines.store import utc_now
 
-    have = 0
-    chunks = [(n, min(5000, target - n)) for n in range(0, target, 5000)]
+    have = store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    chunks = [(n, min(5000, target - n)) for n in range(have, target, 5000)]
     for batch in pool.map(_sign_batch, chunks):
         ids = range(have + 1, have + len(batch) + 1)
         rows = [
@@ -196,11 +197,14 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
     print(f"== Near-duplicate stage per new article ({probes} per size, a fifth edited copies of stored ones)")
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(2) as pool:
         started = time.perf_counter()
-        for size in sizes:
-            store = NewsStore.open(Path(folder) / f"{size}.db")
+        # One database grows through the sizes; a copy of it is kept at each.
+        growing = Path(folder) / "growing.db"
+        for size in sorted(sizes):
+            store = NewsStore.open(growing)
             fill(store, size, pool)
             store.close()
-        print(f"-- filled {sum(sizes)} synthetic articles in {time.perf_counter() - started:.0f} s")
+            shutil.copy(growing, Path(folder) / f"{size}.db")
+        print(f"-- filled {max(sizes)} synthetic articles in {time.perf_counter() - started:.0f} s")
         pipelines, opened = {}, {}
         for size in sizes:
             # Start-up as a crawl does it: open the database, build the stage, open it.
