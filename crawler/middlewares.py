@@ -6,6 +6,7 @@
 - :class:`BackoffMiddleware`: a 429 or 503 slows the site down for the time its
   ``Retry-After`` asks (or an exponential default) and tries the page again.
 - :class:`SiteAutoThrottle`: AutoThrottle that never goes below a site's ``delay``.
+- :class:`RunDupeFilter`: Scrapy's duplicate filter, for one run even with JOBDIR.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
+from scrapy.dupefilters import RFPDupeFilter
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 
@@ -141,3 +143,17 @@ class SiteAutoThrottle(AutoThrottle):
         if slot is not None:
             site_slot: dict[str, Any] = self.crawler.settings.getdict("DOWNLOAD_SLOTS").get(key, {})
             slot.delay = max(slot.delay, float(site_slot.get("delay", 0.0)))
+
+
+class RunDupeFilter(RFPDupeFilter):
+    """Scrapy's request duplicate filter, never written to JOBDIR.
+
+    After a kill, JOBDIR's list of seen requests holds requests that were queued
+    but never fetched; the news spider would then never ask for them again. The
+    spider keeps its own list of requested URLs in its state instead (saved at a
+    clean stop only), and the database says what is stored.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunDupeFilter:
+        return cls(None, crawler.settings.getbool("DUPEFILTER_DEBUG"), fingerprinter=crawler.request_fingerprinter)

@@ -86,6 +86,8 @@ BACKOFF_ENABLED = True
 BACKOFF_TIMES = 3
 BACKOFF_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 300.0
+# Scrapy's duplicate filter, but never kept in JOBDIR: see crawler/middlewares.py RunDupeFilter.
+DUPEFILTER_CLASS = "crawler.middlewares.RunDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
     # Runs after the robots.txt check (100) and sees responses before RetryMiddleware (550).
     "crawler.middlewares.ConditionalGetMiddleware": 560,

@@ -7,7 +7,8 @@ dates relative to today:
 - ``/sitemap.xml``: a sitemap index of a gzip sitemap, a Google News sitemap
   and an old sitemap (``lastmod`` 60 days ago: never fetched);
 - ``/`` announces the RSS feed with ``<link rel="alternate">`` and links to
-  categories, articles, a syndicated copy under a tracking URL, a page disallowed
+  categories, articles, a short link redirecting to an article, a syndicated copy
+  under a tracking URL, a page disallowed
   by robots.txt, a PDF, a calendar trap and a paging trap;
 - ``/thoi-su`` with ``?trang=2`` pagination; a link to a deleted page (404);
 - articles in four templates (og:type + JSON-LD, JSON-LD only, plain HTML, and
@@ -90,6 +91,8 @@ SHARED_PARAGRAPHS = [
     "Nhiều người dân bày tỏ sự vui mừng và mong muốn những hoạt động thiết thực như vậy sẽ được duy trì thường "
     "xuyên, góp phần nâng cao đời sống vật chất và tinh thần của bà con ở vùng sâu, vùng xa.",
 ]
+# An old short link that redirects to an article: it becomes one of the article's URLs.
+REDIRECTS = {"/tin/10005": "/thoi-su/khanh-thanh-cau-moi-noi-hai-bo-song-10005.html"}
 SYNDICATED = "doi-tac/bo-doi-giup-dan-vuot-lu-10001.html"
 DISALLOWED = "noi-bo/bao-cao-mat-noi-bo-10010.html"
 DELETED = "thoi-su/bai-da-bi-xoa-10011.html"
@@ -178,7 +181,7 @@ def pages(base: str) -> dict[str, tuple[str, bytes]]:
         "/": (html_type, listing("Báo Mẫu", [
             "/thoi-su", "/kinh-te", f"/{slugs[0]}", f"/{SYNDICATED}?utm_source=zalo&fbclid=abc123#binh-luan",
             f"/{DISALLOWED}", f"/{PDF_PATHS[0]}", f"/{PDF_PATHS[1]}", "/lich/2026-11-20", "/tag/tin-nong",
-            f"/{VIDEO}", "/van-hoa/le-hoi-lang-ven-song-10015.html",
+            f"/{VIDEO}", "/van-hoa/le-hoi-lang-ven-song-10015.html", *REDIRECTS,
             "https://othersite.example/khong-theo-10099.html",
         ], head='<link rel="alternate" type="application/rss+xml" title="Tin mới" href="/rss/tin-moi-nhat.rss">')),
         "/thoi-su": (html_type, listing("Thời sự", [f"/{slugs[4]}", f"/{slugs[5]}", f"/{DELETED}", "/thoi-su?trang=2"],
@@ -255,6 +258,8 @@ class NewsSite:
     def respond(self, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(raw_path)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if path in REDIRECTS:
+            return 301, {"Location": self.base + REDIRECTS[path], "Content-Type": "text/html"}, b""
         if self.busy.get(path):
             self.busy[path] -= 1
             return 503, {"Retry-After": "1", "Content-Type": "text/html"}, b"<html><body>Busy</body></html>"

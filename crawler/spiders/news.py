@@ -30,7 +30,9 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.discovery import Entry, canonical_url, feed_links, is_feed, page_kind, parse_feed, parse_since, parse_sitemap
+from crawler.discovery import (
+    Entry, canonical_url, feed_links, is_feed, page_kind, parse_feed, parse_since, parse_sitemap,
+)
 from crawler.items import ArticleItem
 from crawler.middlewares import validators
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
@@ -141,8 +143,9 @@ class NewsSpider(scrapy.Spider):
         """A request for a URL not yet requested in this run, within the site's ``max_pages``; or None.
 
         The spider remembers what it requested in its state (kept in JOBDIR at a clean
-        stop), not Scrapy's duplicate filter: after a kill, the resumed run reads the
-        entry points again and fetches whatever is not in the database yet.
+        stop), and Scrapy's duplicate filter is for one run only (``RunDupeFilter``):
+        after a kill, the resumed run reads the entry points again and fetches
+        whatever is not in the database yet.
         """
         counters = self.counters
         if self.requested(url):
@@ -155,7 +158,10 @@ class NewsSpider(scrapy.Spider):
         meta.update(news_site=site.name, news_kind=kind, news_depth=depth, download_slot=site.name)
         if kind in ("feed", "sitemap"):  # re-polled every run: ask only for what changed
             meta.update(conditional=True, handle_httpstatus_list=[304])
-        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta, dont_filter=True,
+        # An article request is new to this run (see requested()); dont_filter lets a redirect
+        # to an article requested already through, so the redirecting URL is kept as an alias.
+        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
+                              dont_filter=kind == "article",
                               priority={"article": 10, "feed": 20, "sitemap": 20}.get(kind, 0))
 
     def requested(self, url: str) -> bool:
