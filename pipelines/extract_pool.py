@@ -35,7 +35,7 @@ class WorkerFailed(Exception):
 
 def _serve(conn: Connection) -> None:
     """The worker's loop: (html, url) in, ("ok", fields) or ("error", reason) out; None stops it."""
-    from pipelines.extract import extract_article  # already imported when forked
+    from pipelines.extraction import extract_article  # light: no Scrapy, no database
 
     # Ctrl-C reaches the whole process group: the engine decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -98,11 +98,11 @@ class ExtractPool:
     def __init__(self, workers: int, timeout: float) -> None:
         self.workers = workers
         self.timeout = timeout
-        # fork where there is one: a worker starts in milliseconds with everything imported,
-        # where spawn would import Scrapy and trafilatura again (seconds on a busy machine).
-        # The worker touches nothing of the engine's (reactor, sockets, database): only its pipe.
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        self.context = multiprocessing.get_context(method)
+        # spawn, not fork: a forked worker would inherit the engine's file descriptors
+        # (database, sockets, the scheduler's site lock) and outlive a killed engine holding
+        # them. A spawned one holds only its end of the pipe, and the pipe's end of file
+        # when the engine dies, however it dies, makes it exit.
+        self.context = multiprocessing.get_context("spawn")
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.threads: ThreadPoolExecutor | None = None
         self.replaced = 0
@@ -115,7 +115,7 @@ class ExtractPool:
         return self.threads
 
     def run(self, html: str, url: str) -> dict[str, Any] | None:
-        """Extract one page in a worker (blocking); see :func:`pipelines.extract.extract_article`."""
+        """Extract one page in a worker (blocking); see :func:`pipelines.extraction.extract_article`."""
         self._start()
         worker = self.idle.get()
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from trafilatura.settings import use_config
 
-from pipelines.extract import extract_article
+from pipelines.extraction import extract_article
 from pipelines.normalize import normalize_text
 from pipelines.vnmeta import person_names, strip_site_suffix
 

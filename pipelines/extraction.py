@@ -1,0 +1,73 @@
+"""One page's article text and metadata: trafilatura plus our Vietnamese layer.
+
+A pure function, without Scrapy or the database, so that extraction worker
+processes (:mod:`pipelines.extract_pool`) import little and start fast.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+import trafilatura
+from trafilatura.settings import use_config
+from trafilatura.utils import load_html
+
+from pipelines.vnbody import clean_body, focus_body
+from pipelines.vndates import parse_datetime
+from pipelines.vnmeta import page_metadata, person_names, strip_site_suffix
+
+if TYPE_CHECKING:
+    from configparser import ConfigParser
+
+__all__ = ["FIELDS", "extract_article"]
+
+# Fields our Vietnamese layer reads from the page; trafilatura's values fill the gaps.
+FIELDS = ("title", "author", "published", "modified", "description", "category", "tags", "image", "language")
+
+
+def _trafilatura_fields(document: Any) -> dict[str, Any]:
+    return {
+        "title": document.title,
+        "author": document.author,
+        "published": document.date,
+        "description": document.description,
+        "category": ", ".join(document.categories or []) or None,
+        "tags": ", ".join(document.tags or []) or None,
+        "image": document.image,
+        "language": document.language,
+    }
+
+
+def extract_article(html: str, url: str, config: ConfigParser | None = None) -> dict[str, Any] | None:
+    """The article text and metadata of one page, as item fields, or None when it has no text.
+
+    Our layer reads the metadata from the intact page (:func:`pipelines.vnmeta.page_metadata`)
+    and narrows the page to its body (:func:`pipelines.vnbody.focus_body`); then trafilatura's
+    ``bare_extraction`` runs once, with metadata, and fills what our layer did not find.
+    """
+    tree = load_html(unicodedata.normalize("NFC", html))
+    if tree is None:
+        return None
+    ours = page_metadata(tree, url)
+    focus_body(tree)
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        config=config or use_config(),
+    )
+    if document is None or not getattr(document, "text", None):
+        return None
+    theirs = _trafilatura_fields(document)
+    fields: dict[str, Any] = {name: ours.get(name) or theirs.get(name) for name in FIELDS}
+    # trafilatura's author is often the site's name: keep only the people in it.
+    if not ours.get("author"):
+        fields["author"] = ", ".join(person_names(theirs["author"], url)) or None
+    if fields["published"] and not ours.get("published"):
+        fields["published"] = parse_datetime(fields["published"])
+    fields["title"] = strip_site_suffix(fields["title"], url) if fields["title"] else None
+    fields["text"] = clean_body(document.text, fields["title"], fields["description"], fields["author"])
+    return fields if fields["text"] else None
