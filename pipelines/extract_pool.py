@@ -25,6 +25,10 @@ from trafilatura.settings import use_config
 logger = logging.getLogger(__name__)
 
 
+# How long a new worker may take to start (import trafilatura) on a busy machine.
+STARTUP_SECONDS = 120
+
+
 class ExtractionTimeout(Exception):
     """The page took longer than the time limit; its worker was replaced."""
 
@@ -39,6 +43,7 @@ def _serve(conn: Connection) -> None:
 
     # Ctrl-C reaches the whole process group: the engine decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send(("ready", None))  # start-up (imports) does not count against a page's time limit
     config = use_config()  # built once per worker
     parent = os.getppid()
     while True:
@@ -66,9 +71,15 @@ class _Worker:
         self.process = context.Process(target=_serve, args=(child,), daemon=True, name="extract-worker")
         self.process.start()
         child.close()
+        self.ready = False
 
     def call(self, html: str, url: str, timeout: float) -> dict[str, Any] | None:
         try:
+            if not self.ready:
+                if not self.conn.poll(STARTUP_SECONDS):
+                    raise WorkerFailed(f"extraction worker did not start within {STARTUP_SECONDS}s")
+                self.conn.recv()
+                self.ready = True
             self.conn.send((html, url))
             if not self.conn.poll(timeout):
                 raise ExtractionTimeout(f"extraction took longer than {timeout:g}s")

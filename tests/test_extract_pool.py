@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -16,6 +17,19 @@ from tests.conftest import run_scrapy
 
 PAGES = Path(__file__).parent / "pages"
 URL = "https://www.qdnd.vn/xa-hoi/bo-doi-bien-phong-1052001"
+
+
+# A page heavy enough to take seconds of CPU to extract, on any machine.
+PARAGRAPH = (
+    "<p>Sáng 5-3, Đồn Biên phòng Ia Lốp phối hợp với chính quyền xã tổ chức hai tổ công tác, mỗi tổ mười lăm "
+    "cán bộ, chiến sĩ, xuống từng thôn giúp các hộ neo đơn thu hoạch cà phê, đợt {}.</p>"
+)
+HEAVY_PAGE = (
+    "<html><head><link rel='canonical' href='https://www.qdnd.vn/xa-hoi/bai-rat-dai-1052003'></head><body>"
+    "<h1>Một bài báo rất dài để thử giới hạn thời gian</h1><div itemprop='articleBody'>"
+    + "".join(PARAGRAPH.format(n) for n in range(8000))
+    + "</div></body></html>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +47,10 @@ def test_pool_gives_what_extraction_gives_in_process(pool: ExtractPool) -> None:
 def test_slow_page_times_out_and_its_worker_is_replaced(pool: ExtractPool) -> None:
     html = (PAGES / "jsonld_article.html").read_text(encoding="utf-8")
     worker_pid = pool.idle.queue[0].process.pid
-    pool.timeout = 0.0001  # no page extracts that fast, pipe round trip included
+    pool.timeout = 0.5  # the heavy page needs seconds
     try:
         with pytest.raises(ExtractionTimeout):
-            pool.run(html, URL)
+            pool.run(HEAVY_PAGE, URL)
     finally:
         pool.timeout = 30
     assert pool.idle.queue[0].process.pid != worker_pid
@@ -63,15 +77,18 @@ def test_replay_in_workers_equals_in_process(tmp_path: Path) -> None:
     assert rows[0] == rows[1] and len(rows[0]) == 3
 
 
-def test_time_limit_records_each_page_and_the_run_goes_on(db_path: Path) -> None:
-    result = run_scrapy("replay", "-s", "EXTRACT_TIMEOUT=0.0001", str(PAGES), db=db_path)
+def test_time_limit_records_the_slow_page_and_the_run_goes_on(tmp_path: Path, db_path: Path) -> None:
+    folder = tmp_path / "saved"
+    shutil.copytree(PAGES, folder)
+    (folder / "heavy.html").write_text(HEAVY_PAGE, encoding="utf-8")
+    result = run_scrapy("replay", "-s", "EXTRACT_TIMEOUT=1.5", str(folder), db=db_path)
     assert result.returncode == 1
-    assert "3 failed" in result.stdout
+    assert "Replayed 4 files" in result.stdout and "3 new" in result.stdout and "1 failed" in result.stdout
     db = Database(db_path)
-    reasons = [row["reason"] for row in db["failures"].rows]
-    assert len(reasons) == 3 and all("EXTRACT_TIMEOUT=0.0001" in reason for reason in reasons)
+    failure = next(db["failures"].rows)
+    assert failure["url"] == "https://www.qdnd.vn/xa-hoi/bai-rat-dai-1052003"
+    assert "EXTRACT_TIMEOUT=1.5" in failure["reason"]
     assert next(db["crawl_runs"].rows)["status"] == "finished"
-    assert db["articles"].count == 0
 
 
 def test_bad_pool_settings_are_refused(db_path: Path) -> None:
