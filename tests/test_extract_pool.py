@@ -27,7 +27,7 @@ PARAGRAPH = (
 HEAVY_PAGE = (
     "<html><head><link rel='canonical' href='https://www.qdnd.vn/xa-hoi/bai-rat-dai-1052003'></head><body>"
     "<h1>Một bài báo rất dài để thử giới hạn thời gian</h1><div itemprop='articleBody'>"
-    + "".join(PARAGRAPH.format(n) for n in range(8000))
+    + "".join(PARAGRAPH.format(n) for n in range(18000))
     + "</div></body></html>"
 )
 
@@ -81,13 +81,13 @@ def test_time_limit_records_the_slow_page_and_the_run_goes_on(tmp_path: Path, db
     folder = tmp_path / "saved"
     shutil.copytree(PAGES, folder)
     (folder / "heavy.html").write_text(HEAVY_PAGE, encoding="utf-8")
-    result = run_scrapy("replay", "-s", "EXTRACT_TIMEOUT=1.5", str(folder), db=db_path)
+    result = run_scrapy("replay", "-s", "EXTRACT_TIMEOUT=1", str(folder), db=db_path)
     assert result.returncode == 1
     assert "Replayed 4 files" in result.stdout and "3 new" in result.stdout and "1 failed" in result.stdout
     db = Database(db_path)
     failure = next(db["failures"].rows)
     assert failure["url"] == "https://www.qdnd.vn/xa-hoi/bai-rat-dai-1052003"
-    assert "EXTRACT_TIMEOUT=1.5" in failure["reason"]
+    assert "EXTRACT_TIMEOUT=1" in failure["reason"]
     assert next(db["crawl_runs"].rows)["status"] == "finished"
 
 
