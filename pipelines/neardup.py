@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# Articles signed per transaction when catching up (not in a rebuild, which is all or nothing).
+CATCH_UP_BATCH = 500
+
+
 class NearDupConfigError(ValueError):
     """The settings do not fit the signatures stored in the database."""
 
@@ -111,12 +115,18 @@ class NearDupIndex:
         self.store.save_signature(article_id, signature, buckets, old_buckets)
         return self.store.link_near_duplicates(article_id, matches), matches
 
-    def sign_unsigned(self, progress: Callable[[int], None] | None = None) -> int:
-        """Sign and link, oldest first, every article without a signature; return how many."""
+    def sign_unsigned(self, progress: Callable[[int], None] | None = None, commit_every: int = 0) -> int:
+        """Sign and link, oldest first, every article without a signature; return how many.
+
+        With ``commit_every``, commit after that many articles, so that a long catch-up
+        does not hold the write lock that concurrent crawls wait for.
+        """
         done = 0
         for article_id, text in self.store.unsigned_articles():
             self.add(article_id, text)
             done += 1
+            if commit_every and done % commit_every == 0:
+                self.store.commit()
             if progress:
                 progress(done)
         return done
@@ -169,7 +179,7 @@ class NearDupPipeline:
         unsigned = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] - store.signed_count()
         if unsigned > 0:
             logger.info("Near-duplicates: signing %d stored articles that have no signature yet", unsigned)
-            caught_up = self.index.sign_unsigned(progress_logger(unsigned))
+            caught_up = self.index.sign_unsigned(progress_logger(unsigned), commit_every=CATCH_UP_BATCH)
             store.commit()
             self.crawler.stats.inc_value("neardup/caught_up", caught_up)
 

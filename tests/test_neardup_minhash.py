@@ -53,3 +53,23 @@ def test_out_of_range_settings_name_the_setting():
 
     with pytest.raises(NearDupConfigError, match="NEARDUP_JACCARD=1.5"):
         NearDupSettings.from_settings(Settings({"NEARDUP_JACCARD": 1.5}))
+
+
+def test_catching_up_commits_in_batches(tmp_path):
+    from sqlite_utils import Database
+
+    from crawler.items import ArticleItem
+    from pipelines.dedupe import content_hash
+    from pipelines.neardup import NearDupIndex
+    from pipelines.store import NewsStore
+
+    store = NewsStore.open(tmp_path / "news.db")
+    for number, text in enumerate([*BASES.values(), *SAME_TOPIC.values()]):
+        store.add_article(ArticleItem(url=f"https://a.example/{number}", text=text, content_hash=content_hash(text)))
+    store.commit()
+    index = NearDupIndex(store, NearDupSettings())
+    assert index.sign_unsigned(commit_every=4) == 6
+    # Another connection (a concurrent crawl) already sees the first four; the rest await the next commit.
+    assert Database(tmp_path / "news.db").execute("select count(*) from neardup_signatures").fetchone()[0] == 4
+    store.close()
+    assert Database(tmp_path / "news.db").execute("select count(*) from neardup_signatures").fetchone()[0] == 6

@@ -9,7 +9,7 @@ import time
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import NotConfigured, UsageError
 
-from pipelines.neardup import NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
+from pipelines.neardup import CATCH_UP_BATCH, NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.store import NewsStore, database_path
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Command(ScrapyCommand):
                 done = index.rebuild(progress_logger(total))
             else:
                 index.check_config()
-                done = index.sign_unsigned(progress_logger(total - store.signed_count()))
+                done = index.sign_unsigned(progress_logger(total - store.signed_count()), commit_every=CATCH_UP_BATCH)
             store.commit()
             links, stories = store.db.execute(
                 "SELECT (SELECT count(*) FROM near_duplicates), (SELECT count(DISTINCT story_id) FROM articles)"
