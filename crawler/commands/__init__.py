@@ -1,1 +1,39 @@
 """Project commands: one Scrapy command per module (``scrapy <module name>``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crawler.extensions import run_counts
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.commands import ScrapyCommand
+    from scrapy.crawler import Crawler
+
+
+def run_spider_to_end(
+    command: ScrapyCommand, spidercls: type[Spider], **spider_args: Any
+) -> tuple[Crawler, dict[str, int]] | None:
+    """Run one offline spider (replay, reextract) to its end and return its crawler and run counts.
+
+    Sets the command's exit status to 1 when the spider could not start, failed
+    on some input, or did not finish; returns None when it could not start.
+    (A function, not a base class: Scrapy would list a command class here as a command.)
+    """
+    assert command.crawler_process is not None
+    crawler = command.crawler_process.create_crawler(spidercls)
+    command.crawler_process.crawl(crawler, **spider_args)
+    command.crawler_process.start()
+    if command.crawler_process.bootstrap_failed or crawler.stats is None:
+        command.exitcode = 1
+        return None
+    counts = run_counts(crawler)
+    if counts["failed"] or crawler.stats.get_value("finish_reason") != "finished":
+        command.exitcode = 1
+    return crawler, counts
+
+
+def describe_counts(counts: dict[str, int], *names: str) -> str:
+    """``"2 new, 0 duplicate"`` for the ``names`` given, in that order."""
+    return ", ".join(f"{counts[name]} {name}" for name in names)

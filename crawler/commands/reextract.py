@@ -6,7 +6,7 @@ import argparse
 
 from scrapy.commands import ScrapyCommand
 
-from crawler.extensions import run_counts
+from crawler.commands import describe_counts, run_spider_to_end
 from crawler.spiders.reextract import ReextractSpider
 
 
@@ -32,20 +32,14 @@ class Command(ScrapyCommand):
         parser.add_argument("--site", metavar="NAME", help="only the pages of this site (the site column)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        assert self.crawler_process is not None and self.settings is not None
-        crawler = self.crawler_process.create_crawler(ReextractSpider)
-        self.crawler_process.crawl(crawler, site=opts.site)
-        self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed or crawler.stats is None:
-            self.exitcode = 1
+        assert self.settings is not None
+        outcome = run_spider_to_end(self, ReextractSpider, site=opts.site)
+        if outcome is None:
             return
-        counts = run_counts(crawler)
+        crawler, counts = outcome
         pages = crawler.stats.get_value("reextract/pages", 0)
         where = f" of site {opts.site}" if opts.site else ""
         print(
-            f"Re-extracted {pages} pages{where} in {self.settings.get('NEWS_DB')}: {counts['updated']} updated, "
-            f"{counts['unchanged']} unchanged, {counts['new']} new, {counts['duplicate']} duplicate, "
-            f"{counts['failed']} failed"
+            f"Re-extracted {pages} pages{where} in {self.settings.get('NEWS_DB')}: "
+            + describe_counts(counts, "updated", "unchanged", "new", "duplicate", "failed")
         )
-        if counts["failed"] or crawler.stats.get_value("finish_reason") != "finished":
-            self.exitcode = 1

@@ -8,7 +8,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.extensions import run_counts
+from crawler.commands import describe_counts, run_spider_to_end
 from crawler.spiders.replay import ReplaySpider
 
 
@@ -40,25 +40,19 @@ class Command(ScrapyCommand):
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        assert self.crawler_process is not None and self.settings is not None
+        assert self.settings is not None
         paths = args or [self.settings.get("SEEDS_DIR")]
         if opts.url:
             if len(paths) != 1 or Path(paths[0]).is_dir():
                 raise UsageError("--url names the URL of one saved page: give exactly one file with it")
             if not opts.url.startswith(("http://", "https://")):
                 raise UsageError(f"--url must start with http:// or https://, got {opts.url!r}")
-        crawler = self.crawler_process.create_crawler(ReplaySpider)
-        self.crawler_process.crawl(crawler, paths=paths, url=opts.url)
-        self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed or crawler.stats is None:
-            self.exitcode = 1
+        outcome = run_spider_to_end(self, ReplaySpider, paths=paths, url=opts.url)
+        if outcome is None:
             return
-        counts = run_counts(crawler)
+        crawler, counts = outcome
         files = crawler.stats.get_value("replay/files", 0)
         print(
-            f"Replayed {files} files into {self.settings.get('NEWS_DB')}: {counts['new']} new, "
-            f"{counts['duplicate']} duplicate, {counts['unchanged']} unchanged, "
-            f"{counts['updated']} updated, {counts['failed']} failed"
+            f"Replayed {files} files into {self.settings.get('NEWS_DB')}: "
+            + describe_counts(counts, "new", "duplicate", "unchanged", "updated", "failed")
         )
-        if counts["failed"] or crawler.stats.get_value("finish_reason") != "finished":
-            self.exitcode = 1
