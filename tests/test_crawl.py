@@ -185,7 +185,8 @@ def test_unknown_site_and_bad_sites_file_stop_the_run(site, tmp_path):
     bad.write_text("sites:\n  - name: x.vn\n    home: x.vn\n", encoding="utf-8")
     result = run_scrapy("crawl", "news", "-s", f"SITES_FILE={bad}", db=tmp_path / "b.db")
     assert result.returncode != 0
-    assert f"{bad}, site 'x.vn', field 'home': expected an http:// or https:// URL" in result.stderr
+    assert f"Error: {bad}, site 'x.vn', field 'home': expected an http:// or https:// URL" in result.stderr
+    assert "Traceback" not in result.stderr  # one clear line, checked before the crawler starts
     result = run_scrapy("crawl", "news", "-a", f"url={site.url('/')}", "-a", "delay=soon", db=tmp_path / "c.db")
     assert result.returncode != 0
     assert "spider arguments (-a), field 'delay': expected a number of at least 0.0, got 'soon'" in result.stderr

@@ -65,6 +65,13 @@ class NewsSpider(scrapy.Spider):
         self.sites: list[Site] = []
 
     @classmethod
+    def check_arguments(cls, settings: Any, **spider_args: Any) -> None:
+        """Raise SitesError/ValueError for a bad sites file or bad ``-a`` values, before any crawl starts."""
+        spider = cls(**spider_args)
+        spider.select_sites(settings.get("SITES_FILE"))
+        parse_since(spider.since_arg)
+
+    @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         try:
