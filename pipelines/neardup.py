@@ -158,13 +158,15 @@ class NearDupPipeline:
 
     Settings: ``NEARDUP_ENABLED`` and the other ``NEARDUP_*`` (see README). Stats:
     ``neardup/signed``, ``neardup/linked`` (articles with links), ``neardup/links``,
-    ``neardup/caught_up`` (articles signed at start: stored before the stage was
-    on, or not signed before a crash).
+    ``neardup/caught_up`` (articles signed at start: stored while the stage was off).
     """
 
     def __init__(self, crawler: Crawler, settings: NearDupSettings) -> None:
         self.crawler = crawler
         self.index = NearDupIndex(store_for(crawler), settings)
+        # The store leaves each article's commit to this stage, so that the article
+        # and its signature, buckets, links and story land in one transaction.
+        self.index.store.commit_held = True
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NearDupPipeline:
@@ -184,6 +186,12 @@ class NearDupPipeline:
             self.crawler.stats.inc_value("neardup/caught_up", caught_up)
 
     def process_item(self, item: Any) -> Any:
+        try:
+            return self.link(item)
+        finally:
+            self.index.store.commit_when_due()  # held by the store for this item
+
+    def link(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         article_id = adapter.get("article_id")
         if not article_id:  # the store is off: nothing to link

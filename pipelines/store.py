@@ -68,6 +68,10 @@ class NewsStore(NearDupStore):
         # Called inside each batch transaction just before it commits (a run's
         # counts), so what they write lands with the articles they describe.
         self.before_commit: list[Callable[[], None]] = []
+        # Set by a stage that writes about each article right after the store
+        # (near-duplicates): that stage then commits through commit_when_due, so
+        # an article and those writes land in one transaction.
+        self.commit_held = False
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
@@ -96,8 +100,13 @@ class NewsStore(NearDupStore):
             self.batch_started = time.monotonic()
 
     def article_written(self) -> None:
-        """Count one article in the batch; commit when the batch is full or old."""
+        """Count one article in the batch; commit when the batch is full or old, unless ``commit_held``."""
         self.pending += 1
+        if not self.commit_held:
+            self.commit_when_due()
+
+    def commit_when_due(self) -> None:
+        """Commit when the batch is full or old."""
         if self.pending >= self.batch_size or time.monotonic() - self.batch_started >= self.commit_seconds:
             self.commit()
 
