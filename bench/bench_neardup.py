@@ -214,24 +214,35 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
             pipelines[size].open_spider()
             opened[size] = time.perf_counter() - started
         times: dict[int, list[float]] = {size: [] for size in sizes}
+        commits: dict[int, float] = {size: 0.0 for size in sizes}
+        candidates: dict[int, list[int]] = {size: [] for size in sizes}
         rounds = 5
         for round_ in range(rounds):
             for size in sizes:
-                store = pipelines[size].index.store
-                items = probe_items(size, probes // rounds, round_, store)
+                index = pipelines[size].index
+                items = probe_items(size, probes // rounds, round_, index.store)
                 for item in items:
-                    item.article_id = store.add_article(item)  # the store's work, not timed
+                    item.article_id = index.store.add_article(item)  # the store's work, not timed
                     begin = time.perf_counter()
                     pipelines[size].process_item(item)
                     times[size].append(time.perf_counter() - begin)
-                store.commit()
-        print(f"{'stored':>8}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'start-up s':>12}{'linked':>8}")
+                    # LSH candidates (bucket sharers) judged for it: what grows with the database.
+                    buckets = index.banding.buckets(index.signer.sign(item.text))
+                    candidates[size].append(len(index.store.bucket_members(buckets) - {item.article_id}))
+                begin = time.perf_counter()
+                index.store.commit()  # the article rows and the stage's rows of the round
+                commits[size] += time.perf_counter() - begin
+        print(f"{'stored':>8}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'start-up s':>12}"
+              f"{'linked':>8}{'candidates':>12}{'commit ms':>11}")
         first = statistics.median(times[sizes[0]])
         for size in sizes:
             ms = statistics.median(times[size]) * 1000
             linked = pipelines[size].crawler.stats.get_value("neardup/linked", 0)
             print(f"{size:>8}{ms:>12.3f}{ms / first / 1000:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
-                  f"{opened[size]:>12.3f}{linked:>8}")
+                  f"{opened[size]:>12.3f}{linked:>8}{statistics.mean(candidates[size]):>12.1f}"
+                  f"{1000 * commits[size] / len(times[size]):>11.3f}")
+        print("-- candidates: mean stored articles sharing a bucket with a new one; commit ms: per article, "
+              "the whole batch (articles, search rows and the stage's rows)")
         middle = sizes[len(sizes) // 2]
         loaded = memory_lsh_load_seconds(pipelines[middle].index.store)
         print(f"-- index start-up at {sizes[-1]} articles: {opened[sizes[-1]]:.3f} s (LSH buckets in SQLite, "

@@ -44,19 +44,34 @@ def shingles(text: str, size: int) -> set[str]:
 
 @dataclass(frozen=True)
 class Signature:
-    """A text's MinHash and the number of distinct shingles it was built from."""
+    """A text's MinHash values (uint32) and the number of distinct shingles they were built from.
 
-    minhash: LeanMinHash
+    Plain values rather than datasketch objects: candidates are read and compared
+    by the dozen per new article, and building a ``LeanMinHash`` for each costs
+    more than the comparison (see ``bench/bench_neardup.py``).
+    """
+
+    values: np.ndarray
     size: int
+
+    @property
+    def minhash(self) -> LeanMinHash:
+        """The values as datasketch's MinHash, for its other tools (e.g. ``MinHashLSH``)."""
+        return LeanMinHash(seed=SEED, hashvalues=self.values, scheme=SCHEME)
+
+    def jaccard(self, other: Signature) -> float:
+        """Estimated Jaccard similarity: the share of equal hash values (as ``MinHash.jaccard``)."""
+        if len(self.values) != len(other.values):
+            raise ValueError(f"signatures of {len(self.values)} and {len(other.values)} permutations: rebuild")
+        return int(np.count_nonzero(self.values == other.values)) / len(self.values)
 
     def to_blob(self) -> bytes:
         """The hash values as little-endian uint32 bytes, for the database."""
-        return self.minhash.hashvalues.astype("<u4").tobytes()
+        return self.values.astype("<u4").tobytes()
 
     @classmethod
     def from_blob(cls, blob: bytes, size: int) -> Signature:
-        values = np.frombuffer(blob, dtype="<u4").astype(np.uint32)
-        return cls(LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME), size)
+        return cls(np.frombuffer(blob, dtype="<u4").astype(np.uint32), size)
 
 
 class Signer:
@@ -73,7 +88,7 @@ class Signer:
             num_perm=self.num_perm, seed=SEED, scheme=SCHEME, permutations=self._template.permutations
         )
         minhash.update_batch([gram.encode("utf-8") for gram in grams])
-        return Signature(LeanMinHash(minhash), len(grams))
+        return Signature(minhash.hashvalues.astype(np.uint32), len(grams))
 
 
 @dataclass(frozen=True)
@@ -115,7 +130,7 @@ class Banding:
 
     def buckets(self, signature: Signature) -> list[int]:
         """One signed 64-bit bucket key per band (fits an SQLite INTEGER)."""
-        values = signature.minhash.hashvalues.astype("<u4")
+        values = signature.values.astype("<u4")
         keys = []
         for band, (start, end) in enumerate(self.ranges):
             digest = hashlib.blake2b(values[start:end].tobytes(), digest_size=8, salt=band.to_bytes(2, "little"))
@@ -163,7 +178,7 @@ class Thresholds:
 
 def judge(signature: Signature, other: Signature, other_id: int, thresholds: Thresholds) -> Match | None:
     """A :class:`Match` when the two texts are near-duplicates, else None."""
-    jaccard = signature.minhash.jaccard(other.minhash)
+    jaccard = signature.jaccard(other)
     contained = containment(jaccard, signature.size, other.size)
     if jaccard >= thresholds.jaccard:
         method = "jaccard"
