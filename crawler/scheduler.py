@@ -159,7 +159,8 @@ class Scheduler:
     def _start_crawl(self, site: Site, lock: SiteLock) -> bool:
         self.settle_orphans(site.name)
         # Another scheduler may have crawled the site between our look and the lock.
-        if self.next_due(site, datetime.now(timezone.utc)) > datetime.now(timezone.utc):
+        now = datetime.now(timezone.utc)
+        if self.next_due(site, now) > now:
             lock.release()
             return False
         log_dir = self.options.state_dir / "logs"

@@ -18,11 +18,11 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
 from crawler.items import ArticleItem
+from crawler.urls import host
 from pipelines.encoding import decode_html
 
 
@@ -111,7 +111,7 @@ def read_text_seed(path: Path, max_bytes: int, url: str | None = None) -> Articl
 
 def site_of(url: str) -> str | None:
     """The site name of a URL: its host without ``www.`` (as in the sites file)."""
-    return (urlsplit(url).hostname or "").removeprefix("www.") or None
+    return host(url) or None
 
 
 def page_url(html: str) -> str | None:

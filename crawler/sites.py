@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from crawler.urls import host
+
 __all__ = ["Site", "SitesError", "check_field", "load_sites", "parse_schedule", "site_fields"]
 
 
@@ -77,7 +79,7 @@ class Site:
 
     @property
     def domain(self) -> str:
-        return (urlsplit(self.home).hostname or "").removeprefix("www.")
+        return host(self.home)
 
 
 _LIST_FIELDS = {"feeds", "sitemaps", "categories", "allow", "deny", "cleanup"}

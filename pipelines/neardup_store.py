@@ -10,15 +10,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pipelines.minhash import Match, Signature
+from pipelines.vndates import utc_now
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
-
-
-def utc_now() -> str:
-    from pipelines.store import utc_now  # the store imports this module
-
-    return utc_now()
 
 
 class NearDupStore:

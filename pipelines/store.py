@@ -15,7 +15,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from twisted.internet.task import LoopingCall
 from pipelines import schema
 from pipelines.neardup_store import NearDupStore
 from pipelines.vietnamese import fold
+from pipelines.vndates import utc_now
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -38,11 +38,6 @@ ARTICLE_COLUMNS = (
     "content_hash", "url", "site", "title", "author", "published", "modified", "description",
     "category", "tags", "image", "language", "word_count", "text",
 )
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 in UTC, to the second."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def database_path(settings: Any) -> Path:

@@ -12,9 +12,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["VIETNAM", "has_time", "parse_datetime"]
+__all__ = ["VIETNAM", "has_time", "parse_datetime", "utc_now"]
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 in UTC, to the second: the form of the database's own timestamps."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 _ISO = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
