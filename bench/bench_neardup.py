@@ -10,7 +10,7 @@ Prints:
 3. the start-up time of the index at 100,000 articles, beside the time
    datasketch's in-memory MinHashLSH takes to load the same signatures.
 
-Options: ``--sizes 1000,10000,100000`` and ``--probes 200``.
+Options: ``--sizes 1000,10000,100000`` and ``--probes 500``.
 """
 
 from __future__ import annotations
@@ -112,24 +112,23 @@ def synthetic_texts(start: int, count: int, words: int = 300) -> list[str]:
     return ["\n".join(" ".join(VOCABULARY[i] for i in row[j : j + 60]) for j in range(0, words, 60)) for row in choice]
 
 
-def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int, list[int]]]:
-    from pipelines.minhash import Banding, Signer
+def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int]]:
+    from pipelines.minhash import Signer
 
-    signer, banding = Signer(DEFAULTS.num_perm, DEFAULTS.shingle_size), Banding(DEFAULTS.num_perm,
-                                                                                DEFAULTS.candidate_threshold)
+    signer = Signer(DEFAULTS.num_perm, DEFAULTS.shingle_size)
     out = []
     # Short stored texts sign faster; the index holds the same number of buckets per article.
     for text in synthetic_texts(*args, words=150):
         signature = signer.sign(text)
-        out.append((text, signature.to_blob(), signature.size, banding.buckets(signature)))
+        out.append((text, signature.to_blob(), signature.size))
     return out
 
 
 def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
-    """Add synthetic articles with their signatures and buckets until ``target`` are stored.
+    """Add synthetic articles with their signatures until ``target`` are stored.
 
     A bulk load for the benchmark (the stage itself is timed through the pipeline):
-    rows with sqlite-utils' insert_all, bucket rows sorted so they go in one B-tree pass.
+    rows with sqlite-utils' insert_all; the bucket index is built when a crawl opens.
     """
     from pipelines.store import utc_now
 
@@ -140,35 +139,38 @@ def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
         rows = [
             {"id": i, "story_id": i, "content_hash": f"synthetic-{i}", "url": f"https://synthetic.example/{i}",
              "site": "synthetic.example", "text": text, "word_count": len(text.split()), "first_seen": utc_now()}
-            for i, (text, _, _, _) in zip(ids, batch)
+            for i, (text, _, _) in zip(ids, batch)
         ]
         store._write()
         store.db["articles"].insert_all(rows)
         store.db["neardup_signatures"].insert_all(
-            {"article_id": i, "shingles": size, "signature": blob, "signed": utc_now()}
-            for i, (_, blob, size, _) in zip(ids, batch)
+            {"article_id": i, "shingles": size, "signature": blob, "signed": utc_now(), "seq": i}
+            for i, (_, blob, size) in zip(ids, batch)
         )
-        buckets = sorted((bucket, i) for i, (_, _, _, keys) in zip(ids, batch) for bucket in keys)
-        store.db.conn.executemany("INSERT OR IGNORE INTO neardup_buckets (bucket, article_id) VALUES (?, ?)", buckets)
         store.commit()
         have += len(batch)
 
 
-def probe_items(size: int, count: int, seed: int, store) -> list[ArticleItem]:
-    """New articles for the stage: fresh synthetic texts, and a fifth edited copies of stored ones."""
+def probe_items(size: int, count: int, seed: int, store) -> list[tuple[ArticleItem, int | None]]:
+    """New articles for the stage, each with the stored article it copies (or None).
+
+    Fresh synthetic texts, and a fifth lightly edited copies of stored ones, old and new alike.
+    """
     import random
 
     from bench.neardup_eval import edit
 
     rng = random.Random(seed)
-    texts = synthetic_texts(10_000_000 + seed, count - count // 5)
-    stored = store.db.execute("SELECT text FROM articles WHERE id <= ? ORDER BY random() LIMIT ?", [size, count // 5])
-    texts += [edit(row[0], "synonyms_10", rng) for row in stored]
+    texts: list[tuple[str, int | None]] = [(text, None) for text in synthetic_texts(10_000_000 + seed, count - count // 5)]
+    stored = store.db.execute(
+        "SELECT id, text FROM articles WHERE id <= ? ORDER BY random() LIMIT ?", [size, count // 5]
+    )
+    texts += [(edit(text, "synonyms_10", rng), source) for source, text in stored]
     items = []
-    for number, text in enumerate(texts):
+    for number, (text, source) in enumerate(texts):
         item = ArticleItem(url=f"https://probe.example/{seed}/{number}", text=text, site="probe.example")
         item.content_hash = f"probe-{seed}-{number}"
-        items.append(item)
+        items.append((item, source))
     return items
 
 
@@ -186,12 +188,22 @@ def memory_lsh_load_seconds(store) -> float:
     return time.perf_counter() - started
 
 
-def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
-    """Time the stage on databases of each size, interleaved so that load on the machine hits all alike."""
+def open_stage(path: Path):
+    """The stage as a crawl opens it (database, settings, index); return it and the seconds it took."""
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
     from pipelines.neardup import NearDupPipeline
+
+    crawler = get_crawler(Spider, {"NEWS_DB": str(path), "LOG_LEVEL": "WARNING"})
+    started = time.perf_counter()
+    pipeline = NearDupPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    return pipeline, time.perf_counter() - started
+
+
+def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
+    """Time the stage on databases of each size, interleaved so that load on the machine hits all alike."""
     from pipelines.store import NewsStore
 
     print(f"== Near-duplicate stage per new article ({probes} per size, a fifth edited copies of stored ones)")
@@ -205,49 +217,55 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
             store.close()
             shutil.copy(growing, Path(folder) / f"{size}.db")
         print(f"-- filled {max(sizes)} synthetic articles in {time.perf_counter() - started:.0f} s")
-        pipelines, opened = {}, {}
+        pipelines, built, loaded = {}, {}, {}
         for size in sizes:
-            # Start-up as a crawl does it: open the database, build the stage, open it.
-            crawler = get_crawler(Spider, {"NEWS_DB": str(Path(folder) / f"{size}.db"), "LOG_LEVEL": "WARNING"})
-            started = time.perf_counter()
-            pipelines[size] = NearDupPipeline.from_crawler(crawler)
-            pipelines[size].open_spider()
-            opened[size] = time.perf_counter() - started
+            # The first crawl builds the index from the signatures and saves it; the next ones load it.
+            first, built[size] = open_stage(Path(folder) / f"{size}.db")
+            first.close_spider()
+            first.index.store.close()
+            pipelines[size], loaded[size] = open_stage(Path(folder) / f"{size}.db")
         times: dict[int, list[float]] = {size: [] for size in sizes}
         commits: dict[int, float] = {size: 0.0 for size in sizes}
         candidates: dict[int, list[int]] = {size: [] for size in sizes}
+        copies: dict[int, list[bool]] = {size: [] for size in sizes}
         rounds = 5
         for round_ in range(rounds):
             for size in sizes:
                 index = pipelines[size].index
-                items = probe_items(size, probes // rounds, round_, index.store)
-                for item in items:
+                for item, source in probe_items(size, probes // rounds, round_, index.store):
                     item.article_id = index.store.add_article(item)  # the store's work, not timed
+                    # The LSH candidates it will be judged against: what could grow with the archive.
+                    keys = index.banding.buckets(index.signer.sign(item.text))
+                    candidates[size].append(len(index.buckets.members(keys, index.settings.bucket_limit)))
                     begin = time.perf_counter()
                     pipelines[size].process_item(item)
                     times[size].append(time.perf_counter() - begin)
-                    # LSH candidates (bucket sharers) judged for it: what grows with the database.
-                    buckets = index.banding.buckets(index.signer.sign(item.text))
-                    candidates[size].append(len(index.store.bucket_members(buckets) - {item.article_id}))
+                    if source:
+                        copies[size].append(bool(index.store.db.execute(
+                            "SELECT 1 FROM near_duplicates WHERE article_id = ? AND similar_id = ?",
+                            [item.article_id, source]).fetchone()))
                 begin = time.perf_counter()
                 index.store.commit()  # the article rows and the stage's rows of the round
                 commits[size] += time.perf_counter() - begin
-        print(f"{'stored':>8}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'start-up s':>12}"
-              f"{'linked':>8}{'candidates':>12}{'commit ms':>11}")
-        first = statistics.median(times[sizes[0]])
+        print(f"{'stored':>8}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'candidates':>12}"
+              f"{'copies found':>14}{'commit ms':>11}{'build s':>9}{'load s':>8}{'index MB':>10}")
+        first_ms = statistics.median(times[sizes[0]]) * 1000
         for size in sizes:
             ms = statistics.median(times[size]) * 1000
-            linked = pipelines[size].crawler.stats.get_value("neardup/linked", 0)
-            print(f"{size:>8}{ms:>12.3f}{ms / first / 1000:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
-                  f"{opened[size]:>12.3f}{linked:>8}{statistics.mean(candidates[size]):>12.1f}"
-                  f"{1000 * commits[size] / len(times[size]):>11.3f}")
-        print("-- candidates: mean stored articles sharing a bucket with a new one; commit ms: per article, "
-              "the whole batch (articles, search rows and the stage's rows)")
+            buckets = pipelines[size].index.buckets
+            megabytes = (buckets.keys.nbytes + buckets.ids.nbytes) / 1e6
+            print(f"{size:>8}{ms:>12.3f}{ms / first_ms:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
+                  f"{statistics.mean(candidates[size]):>12.1f}"
+                  f"{f'{sum(copies[size])}/{len(copies[size])}':>14}{1000 * commits[size] / len(times[size]):>11.3f}"
+                  f"{built[size]:>9.3f}{loaded[size]:>8.3f}{megabytes:>10.1f}")
+        print("-- ms/article: median time of the stage (sign, look up, judge, write); candidates: mean stored "
+              "articles judged per new one; copies found: edited copies linked to the stored article they copy; "
+              "commit ms: per article, the whole batch (articles, search rows and the stage's rows); build s: "
+              "first start-up, index built from the signatures and saved; load s: later start-ups")
         middle = sizes[len(sizes) // 2]
-        loaded = memory_lsh_load_seconds(pipelines[middle].index.store)
-        print(f"-- index start-up at {sizes[-1]} articles: {opened[sizes[-1]]:.3f} s (LSH buckets in SQLite, "
-              f"nothing to load); datasketch's in-memory MinHashLSH needs {loaded:.1f} s to load {middle} "
-              f"signatures: {loaded / max(opened[middle], 1e-6):.0f}x our start-up at that size")
+        datasketch = memory_lsh_load_seconds(pipelines[middle].index.store)
+        print(f"-- datasketch's in-memory MinHashLSH needs {datasketch:.1f} s to load the {middle} signatures: "
+              f"{datasketch / max(loaded[middle], 1e-6):.0f}x our start-up at that size")
         for pipeline in pipelines.values():
             pipeline.index.store.close()
 
@@ -255,7 +273,7 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000", help="stored-article counts, comma separated")
-    parser.add_argument("--probes", type=int, default=200, help="new articles timed per size")
+    parser.add_argument("--probes", type=int, default=500, help="new articles timed per size")
     args = parser.parse_args()
     quality()
     extraction_ms, count = extraction_ms_per_page()

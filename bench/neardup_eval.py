@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.neardup_texts import BASES, BOILERPLATE, FILLERS, LEADS, SAME_TOPIC, SYNONYMS
-from pipelines.minhash import Banding, MemoryStorage, Signer, Thresholds, find_matches
+from pipelines.bucket_index import BucketIndex
+from pipelines.minhash import Banding, Signer, Thresholds, find_matches
 from pipelines.normalize import normalize_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,17 +218,21 @@ def evaluate(
     num_perm: int = 128,
     candidate_threshold: float = 0.3,
     thresholds: Thresholds | None = None,
+    bucket_limit: int = 10,
 ) -> Evaluation:
     """Run the index over ``docs`` in order, as the pipeline would, and score the links per kind."""
     thresholds = thresholds or Thresholds()
-    signer, banding, storage = Signer(num_perm, shingle_size), Banding(num_perm, candidate_threshold), MemoryStorage()
+    signer, banding = Signer(num_perm, shingle_size), Banding(num_perm, candidate_threshold)
+    index, signatures = BucketIndex(), {}
     result = Evaluation()
     for number, doc in enumerate(docs):
         signature = signer.sign(doc.text)
         buckets = banding.buckets(signature)
         score = result.scores[doc.kind]
         score.docs += 1
-        matches = find_matches(storage, signature, buckets, thresholds)
+        matches = find_matches(
+            signature, index.members(buckets, bucket_limit), lambda ids: {i: signatures[i] for i in ids}, thresholds
+        )
         linked_own_story = False
         for match in matches:
             other = docs[match.similar_id]
@@ -238,7 +243,8 @@ def evaluate(
                 score.wrong_links += 1
                 result.wrong.append((doc.key, other.key, match.jaccard, match.containment))
         score.found += linked_own_story
-        storage.save(number, signature, buckets)
+        index.add(number, buckets)
+        signatures[number] = signature
     return result
 
 

@@ -40,6 +40,8 @@ NEARDUP_SHINGLE_SIZE = 3
 NEARDUP_NUM_PERM = 128
 # Jaccard similarity the LSH bands are tuned to catch as candidates (needs a rebuild when changed).
 NEARDUP_CANDIDATE_THRESHOLD = 0.25
+# Candidates taken from one LSH bucket at most, its latest articles (0: no limit); keeps the work per article flat.
+NEARDUP_BUCKET_LIMIT = 10
 # Link two articles when their estimated Jaccard similarity reaches this...
 NEARDUP_JACCARD = 0.25
 # ...or when this share of the smaller text's shingles is in the other (excerpts, trimmed copies)...

@@ -13,13 +13,10 @@ lose reworded copies, where every substituted syllable breaks ``k`` shingles.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
-
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
@@ -117,52 +114,44 @@ class Banding:
 
     The number of bands and rows come from datasketch's :class:`MinHashLSH`
     optimizer for ``threshold`` (the Jaccard similarity a pair must reach to be
-    likely to share a bucket). The buckets themselves live in SQLite, not in
-    datasketch's in-memory dicts: loading those takes seconds and hundreds of
-    megabytes at 100,000 articles, while an indexed table needs no loading and
-    is shared by concurrent crawls (see ``bench/bench_neardup.py``).
+    likely to share a bucket). The buckets themselves live in our own compact
+    index (:mod:`pipelines.bucket_index`), not in datasketch's dicts of Python
+    objects, which take seconds and hundreds of megabytes to load at 100,000
+    articles (see ``bench/bench_neardup.py``).
     """
 
     def __init__(self, num_perm: int = 128, threshold: float = 0.3) -> None:
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.bands, self.rows = lsh.b, lsh.r
-        self.ranges = lsh.hashranges
+        # datasketch's bands are consecutive runs of ``rows`` values.
+        assert lsh.hashranges == [(i * self.rows, (i + 1) * self.rows) for i in range(self.bands)]
+        # A different start per band, so equal values in two bands give two keys.
+        self._salts = np.random.default_rng(SEED).integers(1, 2**63, size=self.bands, dtype=np.uint64)
 
-    def buckets(self, signature: Signature) -> list[int]:
-        """One signed 64-bit bucket key per band (fits an SQLite INTEGER)."""
-        values = signature.values.astype("<u4")
-        keys = []
-        for band, (start, end) in enumerate(self.ranges):
-            digest = hashlib.blake2b(values[start:end].tobytes(), digest_size=8, salt=band.to_bytes(2, "little"))
-            keys.append(int.from_bytes(digest.digest(), "little", signed=True))
+    def keys(self, values: np.ndarray) -> np.ndarray:
+        """The uint64 bucket keys of many signatures at once: one row of ``bands`` keys per row of ``values``.
+
+        A multiply-xorshift mix of each band's values (the splitmix64 finalizer),
+        vectorized so that a whole archive is keyed in a fraction of a second.
+        """
+        banded = values[:, : self.bands * self.rows].astype(np.uint64).reshape(len(values), self.bands, self.rows)
+        keys = np.broadcast_to(self._salts, banded.shape[:2]).copy()
+        for row in range(self.rows):
+            keys ^= banded[:, :, row]
+            keys *= _MIX_1
+            keys ^= keys >> _SHIFT_31
+        keys ^= keys >> _SHIFT_30
+        keys *= _MIX_2
+        keys ^= keys >> _SHIFT_27
         return keys
 
-
-class IndexStorage(Protocol):
-    """Where the LSH buckets and the signatures live (:class:`NewsStore` or memory)."""
-
-    def bucket_members(self, buckets: list[int]) -> set[int]: ...
-
-    def signatures(self, ids: Iterable[int]) -> dict[int, Signature]: ...
+    def buckets(self, signature: Signature) -> list[int]:
+        """The bucket keys of one signature."""
+        return self.keys(signature.values[np.newaxis, :])[0].tolist()
 
 
-class MemoryStorage:
-    """:class:`IndexStorage` in dicts: for the evaluation and the tests."""
-
-    def __init__(self) -> None:
-        self.members: dict[int, set[int]] = {}
-        self.stored: dict[int, Signature] = {}
-
-    def save(self, key: int, signature: Signature, buckets: list[int]) -> None:
-        self.stored[key] = signature
-        for bucket in buckets:
-            self.members.setdefault(bucket, set()).add(key)
-
-    def bucket_members(self, buckets: list[int]) -> set[int]:
-        return set().union(*(self.members.get(bucket, ()) for bucket in buckets))
-
-    def signatures(self, ids: Iterable[int]) -> dict[int, Signature]:
-        return {key: self.stored[key] for key in ids}
+_MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_SHIFT_27, _SHIFT_30, _SHIFT_31 = np.uint64(27), np.uint64(30), np.uint64(31)
 
 
 @dataclass(frozen=True)
@@ -190,13 +179,13 @@ def judge(signature: Signature, other: Signature, other_id: int, thresholds: Thr
 
 
 def find_matches(
-    storage: IndexStorage, signature: Signature, buckets: list[int], thresholds: Thresholds, exclude: int | None = None
+    signature: Signature, candidates: Iterable[int], signatures: Callable[[list[int]], dict[int, Signature]],
+    thresholds: Thresholds,
 ) -> list[Match]:
-    """The stored articles sharing a bucket with ``signature`` that are near-duplicates of it."""
-    candidates = storage.bucket_members(buckets)
-    candidates.discard(exclude)  # type: ignore[arg-type]
-    if not candidates:
+    """The ``candidates`` (read through ``signatures``) that are near-duplicates of ``signature``."""
+    ordered = sorted(candidates)
+    if not ordered:
         return []
-    found = storage.signatures(sorted(candidates))
-    matches = (judge(signature, found[key], key, thresholds) for key in sorted(found))
+    found = signatures(ordered)
+    matches = (judge(signature, found[key], key, thresholds) for key in ordered if key in found)
     return [match for match in matches if match]

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
+from pipelines.bucket_index import BucketIndex
 from pipelines.minhash import Banding, Match, Signer, Thresholds, find_matches
 from pipelines.store import NewsStore, store_for
 
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # Articles signed per transaction when catching up (not in a rebuild, which is all or nothing).
 CATCH_UP_BATCH = 500
+# The saved bucket index is rebuilt when this many signatures (or a tenth of it) were written since.
+SNAPSHOT_AFTER = 1000
 
 
 class NearDupConfigError(ValueError):
@@ -44,6 +48,8 @@ class NearDupSettings:
     shingle_size: int = 3
     num_perm: int = 128
     candidate_threshold: float = 0.25
+    # Candidates taken from one bucket at most (its latest articles): see BucketIndex.members.
+    bucket_limit: int = 10
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     @classmethod
@@ -53,6 +59,7 @@ class NearDupSettings:
             shingle_size=settings.getint("NEARDUP_SHINGLE_SIZE", default.shingle_size),
             num_perm=settings.getint("NEARDUP_NUM_PERM", default.num_perm),
             candidate_threshold=settings.getfloat("NEARDUP_CANDIDATE_THRESHOLD", default.candidate_threshold),
+            bucket_limit=settings.getint("NEARDUP_BUCKET_LIMIT", default.bucket_limit),
             thresholds=Thresholds(
                 jaccard=settings.getfloat("NEARDUP_JACCARD", limits.jaccard),
                 containment=settings.getfloat("NEARDUP_CONTAINMENT", limits.containment),
@@ -63,6 +70,7 @@ class NearDupSettings:
             "NEARDUP_SHINGLE_SIZE": 1 <= values.shingle_size <= 10,
             "NEARDUP_NUM_PERM": 16 <= values.num_perm <= 1024,
             "NEARDUP_CANDIDATE_THRESHOLD": 0 < values.candidate_threshold < 1,
+            "NEARDUP_BUCKET_LIMIT": values.bucket_limit >= 0,
             "NEARDUP_JACCARD": 0 < values.thresholds.jaccard <= 1,
             "NEARDUP_CONTAINMENT": 0 < values.thresholds.containment <= 1,
         }
@@ -83,13 +91,23 @@ class NearDupSettings:
 
 
 class NearDupIndex:
-    """Sign, look up and link articles, through a :class:`NewsStore` (the only writer)."""
+    """Sign, look up and link articles, through a :class:`NewsStore` (the only writer).
+
+    The LSH buckets are held in memory (:class:`BucketIndex`), loaded at start
+    from the saved snapshot plus the signatures written since; before each new
+    article, the signatures other crawl processes wrote meanwhile are added
+    (``seq`` is the last one seen), so concurrent crawls link to each other's
+    articles.
+    """
 
     def __init__(self, store: NewsStore, settings: NearDupSettings) -> None:
         self.store = store
         self.settings = settings
         self.signer = Signer(settings.num_perm, settings.shingle_size)
         self.banding = Banding(settings.num_perm, settings.candidate_threshold)
+        self.buckets = BucketIndex()
+        self.seq = 0  # the last signature (by sequence number) in self.buckets
+        self.snapshot_seq = 0  # the last one in the saved snapshot
 
     def check_config(self) -> None:
         """Refuse settings that differ from those the stored signatures were made with."""
@@ -105,14 +123,58 @@ class NearDupIndex:
                 "run `scrapy dedupe --rebuild` to recompute them"
             )
 
+    # --- the in-memory buckets ------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the saved bucket index and catch up; rebuild and save it when much was signed since."""
+        parts, self.snapshot_seq = self.store.index_snapshot()
+        if self.snapshot_is_stale():
+            self.save_snapshot()
+        else:
+            self.buckets, self.seq = BucketIndex.from_parts(parts), self.snapshot_seq
+            self.catch_up()
+
+    def catch_up(self) -> int:
+        """Add the signatures written after ``self.seq`` (by other processes, or before a load); return how many."""
+        added = 0
+        while rows := self.store.signatures_since(self.seq):
+            ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+            values = np.frombuffer(b"".join(row[1] for row in rows), "<u4").reshape(len(rows), -1)
+            self.buckets.extend(ids, self.banding.keys(values))
+            self.seq = rows[-1][2]
+            added += len(rows)
+        return added
+
+    def snapshot_is_stale(self) -> bool:
+        """True when the signatures written since the snapshot are over a tenth of it (and a thousand)."""
+        since = self.store.signed_count(after_seq=self.snapshot_seq)
+        return since > max(SNAPSHOT_AFTER, (self.store.signed_count() - since) // 10)
+
+    def save_snapshot_if_stale(self) -> None:
+        """Save the index when much was signed since the last save (at the end of a crawl or ``dedupe``)."""
+        if self.snapshot_is_stale():
+            self.save_snapshot()
+
+    def save_snapshot(self) -> None:
+        """Save the in-memory index, rebuilt from the signatures, so that it holds no replaced signature's keys."""
+        self.buckets, self.seq = BucketIndex(), 0
+        self.catch_up()
+        self.store.save_index_snapshot(self.buckets.parts(), self.seq)
+        self.snapshot_seq = self.seq
+
+    # --- articles --------------------------------------------------------------------
+
     def add(self, article_id: int, text: str) -> tuple[int, list[Match]]:
         """Sign ``article_id`` (again, when it changed), link it to its near-duplicates; return (story id, links)."""
         signature = self.signer.sign(text)
-        buckets = self.banding.buckets(signature)
-        matches = find_matches(self.store, signature, buckets, self.settings.thresholds, exclude=article_id)
-        previous = self.store.signatures([article_id]).get(article_id)
-        old_buckets = self.banding.buckets(previous) if previous else []
-        self.store.save_signature(article_id, signature, buckets, old_buckets)
+        keys = self.banding.buckets(signature)
+        self.catch_up()  # inside the write transaction: nobody else can sign until it commits
+        candidates = self.buckets.members(keys, self.settings.bucket_limit)
+        candidates.discard(article_id)
+        matches = find_matches(signature, candidates, self.store.signatures, self.settings.thresholds)
+        self.seq = self.store.save_signature(article_id, signature)
+        # A replaced signature's old keys stay until the next snapshot: at worst a candidate too many.
+        self.buckets.add(article_id, keys)
         return self.store.link_near_duplicates(article_id, matches), matches
 
     def sign_unsigned(self, progress: Callable[[int], None] | None = None, commit_every: int = 0) -> int:
@@ -135,7 +197,10 @@ class NearDupIndex:
         """Recompute every signature, link and story, in one transaction; return the article count."""
         self.store.reset_near_duplicates()
         self.store.set_neardup_config(self.settings.index_config())
-        return self.sign_unsigned(progress)
+        self.buckets, self.seq, self.snapshot_seq = BucketIndex(), self.store.last_seq(), 0
+        done = self.sign_unsigned(progress)
+        self.save_snapshot()
+        return done
 
 
 def progress_logger(total: int, every_seconds: float = 5.0) -> Callable[[int], None]:
@@ -178,6 +243,13 @@ class NearDupPipeline:
 
     def open_spider(self) -> None:
         store = self.index.store
+        started = time.monotonic()
+        self.index.load()
+        store.commit()
+        logger.info(
+            "Near-duplicates: index of %d signed articles loaded in %.2f s",
+            store.signed_count(), time.monotonic() - started,
+        )
         unsigned = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] - store.signed_count()
         if unsigned > 0:
             logger.info("Near-duplicates: signing %d stored articles that have no signature yet", unsigned)
@@ -210,4 +282,5 @@ class NearDupPipeline:
         return item
 
     def close_spider(self) -> None:
+        self.index.save_snapshot_if_stale()
         self.index.store.commit()

@@ -1,4 +1,4 @@
-"""The near-duplicate tables of :class:`~pipelines.store.NewsStore` (signatures, LSH buckets, links, stories).
+"""The near-duplicate tables of :class:`~pipelines.store.NewsStore` (signatures, saved index, links, stories).
 
 A mixin, so that the store stays the only writer and its batch transaction
 covers these writes too; kept apart because it is a second idea.
@@ -14,6 +14,13 @@ from pipelines.vndates import utc_now
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+# The last signature sequence number given: the largest stored, or the one kept
+# across a reset (``seq_floor``), so that numbers are never given twice.
+LAST_SEQ = (
+    "max(coalesce((SELECT max(seq) FROM neardup_signatures), 0), "
+    "coalesce((SELECT CAST(value AS INTEGER) FROM neardup_config WHERE name = 'seq_floor'), 0))"
+)
 
 
 class NearDupStore:
@@ -31,15 +38,14 @@ class NearDupStore:
         self._write()
         self.db["neardup_config"].upsert_all([{"name": k, "value": v} for k, v in config.items()], pk="name")
 
-    def signed_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM neardup_signatures").fetchone()[0])
+    def signed_count(self, after_seq: int = 0) -> int:
+        """How many articles have a signature (written after ``after_seq``)."""
+        sql = "SELECT count(*) FROM neardup_signatures" + (" WHERE seq > ?" if after_seq else "")
+        return int(self.db.execute(sql, [after_seq] if after_seq else []).fetchone()[0])
 
-    def bucket_members(self, buckets: list[int]) -> set[int]:
-        """The articles in any of ``buckets``: the LSH candidates."""
-        # One primary-key probe per bucket; the set removes repeats (cheaper than DISTINCT's temp B-tree).
-        marks = ", ".join("?" * len(buckets))
-        cursor = self.db.execute(f"SELECT article_id FROM neardup_buckets WHERE bucket IN ({marks})", buckets)
-        return {row[0] for row in cursor}
+    def last_seq(self) -> int:
+        """The sequence number of the latest signature written."""
+        return int(self.db.execute(f"SELECT {LAST_SEQ}").fetchone()[0])
 
     def signatures(self, ids: Iterable[int]) -> dict[int, Signature]:
         ids = list(ids)
@@ -54,23 +60,44 @@ class NearDupStore:
             found.update((row[0], Signature.from_blob(row[1], row[2])) for row in cursor)
         return found
 
-    def save_signature(
-        self, article_id: int, signature: Signature, buckets: list[int], old_buckets: Iterable[int] = ()
-    ) -> None:
-        """Store an article's signature and LSH buckets; ``old_buckets`` are those of its previous text."""
+    def save_signature(self, article_id: int, signature: Signature) -> int:
+        """Store (or replace) an article's signature; return its sequence number, one more than any before."""
         self._write()
-        self.db.conn.executemany(
-            "DELETE FROM neardup_buckets WHERE bucket = ? AND article_id = ?",
-            [(bucket, article_id) for bucket in old_buckets],
-        )
-        self.db.execute(
-            "INSERT OR REPLACE INTO neardup_signatures (article_id, shingles, signature, signed) VALUES (?, ?, ?, ?)",
+        row = self.db.execute(
+            "INSERT OR REPLACE INTO neardup_signatures (article_id, shingles, signature, signed, seq) "
+            f"VALUES (?, ?, ?, ?, {LAST_SEQ} + 1) RETURNING seq",
             [article_id, signature.size, signature.to_blob(), utc_now()],
-        )
+        ).fetchone()
+        return int(row[0])
+
+    def signatures_since(self, seq: int, limit: int = 20_000) -> list[tuple[int, bytes, int]]:
+        """(article_id, signature, seq) of up to ``limit`` signatures written after ``seq``, in order.
+
+        Called inside the write transaction, so that no other process can add one
+        between this read and the caller's own write.
+        """
+        self._write()
+        return self.db.execute(
+            "SELECT article_id, signature, seq FROM neardup_signatures WHERE seq > ? ORDER BY seq LIMIT ?",
+            [seq, limit],
+        ).fetchall()
+
+    def index_snapshot(self) -> tuple[list[tuple[bytes, bytes]], int]:
+        """The saved bucket index parts and the signature sequence number they cover (0: none saved)."""
+        covered = self.neardup_config().get("index_seq")
+        if not covered:
+            return [], 0
+        return self.db.execute("SELECT keys, ids FROM neardup_index ORDER BY part").fetchall(), int(covered)
+
+    def save_index_snapshot(self, parts: Iterable[tuple[bytes, bytes]], seq: int) -> None:
+        """Replace the saved bucket index with ``parts``, covering the signatures up to ``seq``."""
+        self._write()
+        self.db.execute("DELETE FROM neardup_index")
         self.db.conn.executemany(
-            "INSERT OR IGNORE INTO neardup_buckets (bucket, article_id) VALUES (?, ?)",
-            [(bucket, article_id) for bucket in buckets],
+            "INSERT INTO neardup_index (part, keys, ids) VALUES (?, ?, ?)",
+            ((number, keys, ids) for number, (keys, ids) in enumerate(parts)),
         )
+        self.db["neardup_config"].upsert({"name": "index_seq", "value": str(seq)}, pk="name")
 
     def link_near_duplicates(self, article_id: int, matches: list[Match]) -> int:
         """Record the links of ``article_id`` and merge the stories they join; return its story id.
@@ -111,9 +138,16 @@ class NearDupStore:
             last = rows[-1][0]
 
     def reset_near_duplicates(self) -> None:
-        """Forget signatures, buckets, links and stories (articles stay): before a rebuild."""
-        self._write()
-        for table in ("near_duplicates", "neardup_buckets", "neardup_signatures"):
-            self.db.execute(f"DELETE FROM {table}")
-        self.db.execute("UPDATE articles SET story_id = id")
+        """Forget signatures, the saved index, links and stories (articles stay): before a rebuild.
 
+        Sequence numbers go on from where they were (``seq_floor``), so a crawl
+        running meanwhile still sees the new signatures as new.
+        """
+        self._write()
+        floor = self.last_seq()
+        for table in ("near_duplicates", "neardup_index", "neardup_signatures"):
+            self.db.execute(f"DELETE FROM {table}")
+        self.db["neardup_config"].upsert_all(
+            [{"name": "seq_floor", "value": str(floor)}, {"name": "index_seq", "value": "0"}], pk="name"
+        )
+        self.db.execute("UPDATE articles SET story_id = id")

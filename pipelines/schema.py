@@ -168,3 +168,19 @@ def m030_neardup_index(db: Database) -> None:
     db["near_duplicates"].create_index(["similar_id"])
     # The parameters the stored signatures and buckets were made with.
     db["neardup_config"].create({"name": str, "value": str}, pk="name")
+
+
+@migrations()
+def m060_neardup_memory_index(db: Database) -> None:
+    # The LSH buckets move from a table (42 random B-tree rows per article, whose
+    # writes and lookups grew with the archive) to an in-memory index derived from
+    # the signatures (pipelines/bucket_index.py). `seq` orders signature writes, so
+    # a running crawl can pick up the signatures other processes wrote since it last
+    # looked; existing rows take their article id, in the same order.
+    db.execute("DROP TABLE IF EXISTS neardup_buckets")
+    db["neardup_signatures"].add_column("seq", int)
+    db.execute("UPDATE neardup_signatures SET seq = article_id")
+    db["neardup_signatures"].create_index(["seq"], unique=True)
+    # The saved in-memory index: sorted band keys and their article ids, in parts,
+    # covering the signatures up to neardup_config's `index_seq`.
+    db["neardup_index"].create({"part": int, "keys": bytes, "ids": bytes}, pk="part", not_null={"keys", "ids"})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bench.neardup_eval import excerpt
 from bench.neardup_texts import BASES, SAME_TOPIC
-from pipelines.minhash import Banding, MemoryStorage, Signature, Signer, Thresholds, containment, judge, shingles
+from pipelines.bucket_index import BucketIndex
+from pipelines.minhash import Banding, Signature, Signer, Thresholds, containment, judge, shingles
 from pipelines.neardup import NearDupConfigError, NearDupSettings
 
 
@@ -39,13 +41,24 @@ def test_a_short_excerpt_links_by_containment_and_a_same_topic_article_does_not(
 
 
 def test_buckets_find_a_copy_and_not_an_unrelated_text():
-    signer, banding, storage = Signer(), Banding(), MemoryStorage()
+    signer, banding, index = Signer(), Banding(), BucketIndex()
     base = signer.sign(BASES["hoi_sach_hn"])
-    storage.save(1, base, banding.buckets(base))
+    index.add(1, banding.buckets(base))
     assert banding.bands * banding.rows <= 128 and len(set(banding.buckets(base))) == banding.bands
     copy = signer.sign(BASES["hoi_sach_hn"].replace("Hội sách", "Ngày hội sách"))
-    assert storage.bucket_members(banding.buckets(copy)) == {1}
-    assert storage.bucket_members(banding.buckets(signer.sign(BASES["mua_lu_hue"]))) == set()
+    assert index.members(banding.buckets(copy)) == {1}
+    assert index.members(banding.buckets(signer.sign(BASES["mua_lu_hue"]))) == set()
+    index.merge()  # the same answers from the sorted arrays as from the recent dict
+    assert index.members(banding.buckets(copy)) == {1}
+    assert index.members(banding.buckets(signer.sign(BASES["mua_lu_hue"]))) == set()
+
+
+def test_band_keys_of_many_signatures_match_one_at_a_time():
+    signer, banding = Signer(), Banding()
+    signatures = [signer.sign(text) for text in BASES.values()]
+    together = banding.keys(np.stack([signature.values for signature in signatures]))
+    assert together.dtype == np.uint64 and together.shape == (len(signatures), banding.bands)
+    assert [row.tolist() for row in together] == [banding.buckets(signature) for signature in signatures]
 
 
 def test_out_of_range_settings_name_the_setting():

@@ -58,7 +58,9 @@ class Command(ScrapyCommand):
                 done = index.rebuild(progress_logger(total))
             else:
                 index.check_config()
+                index.load()
                 done = index.sign_unsigned(progress_logger(total - store.signed_count()), commit_every=CATCH_UP_BATCH)
+                index.save_snapshot_if_stale()
             store.commit()
             links, stories = store.db.execute(
                 "SELECT (SELECT count(*) FROM near_duplicates), (SELECT count(DISTINCT story_id) FROM articles)"

@@ -1,0 +1,118 @@
+"""The in-memory LSH bucket index: its limits, its snapshot in SQLite, and crawls that write concurrently."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from sqlite_utils import Database
+
+from bench.neardup_eval import edit
+from bench.neardup_texts import BASES, SAME_TOPIC
+from crawler.items import ArticleItem
+from pipelines.bucket_index import BucketIndex
+from pipelines.dedupe import content_hash
+from pipelines.neardup import NearDupIndex, NearDupSettings
+from pipelines.store import NewsStore
+
+
+def test_a_crowded_bucket_yields_its_latest_articles_only():
+    index = BucketIndex()
+    for article_id in range(1, 31):
+        index.add(article_id, [7, 1000 + article_id])
+    assert index.members([7]) == set(range(1, 31))
+    assert index.members([7], limit=5) == {26, 27, 28, 29, 30}
+    assert index.members([7, 1003], limit=5) == {3, 26, 27, 28, 29, 30}  # a quiet bucket still counts
+    index.merge()
+    assert index.members([7], limit=5) == {26, 27, 28, 29, 30}
+    index.add(31, [7])  # recent entries and sorted ones together
+    assert index.members([7], limit=2) == {30, 31}
+
+
+def test_sorted_arrays_and_saved_parts_answer_like_the_dict():
+    rng = np.random.default_rng(1)
+    ids = np.arange(1, 2001)
+    keys = rng.integers(0, 500, size=(2000, 4)).astype(np.uint64)  # few keys: crowded buckets
+    by_dict, by_arrays = BucketIndex(), BucketIndex()
+    for article_id, row in zip(ids.tolist(), keys.tolist()):
+        by_dict.add(article_id, row)
+    by_arrays.extend(ids, keys)  # large enough to go straight to the arrays
+    assert by_arrays.recent_entries == 0 and len(by_arrays) == len(by_dict) == 8000
+    reloaded = BucketIndex.from_parts(by_arrays.parts(part_entries=3000))  # three parts
+    for probe in ([0, 1, 2], [499], [123, 456, 789]):
+        expected = by_dict.members(probe)
+        assert expected and by_arrays.members(probe) == expected == reloaded.members(probe)
+        assert by_arrays.members(probe, limit=3) == by_dict.members(probe, limit=3) == reloaded.members(probe, limit=3)
+
+
+def store_articles(store: NewsStore, texts: dict[str, str]) -> dict[str, int]:
+    ids = {}
+    for key, text in texts.items():
+        ids[key] = store.add_article(
+            ArticleItem(url=f"https://a.example/{key}", text=text, site="a.example", content_hash=content_hash(text))
+        )
+    return ids
+
+
+def test_two_crawls_writing_at_once_link_to_each_other(tmp_path):
+    path = tmp_path / "news.db"
+    first, second = NewsStore.open(path), NewsStore.open(path)
+    crawl_a, crawl_b = NearDupIndex(first, NearDupSettings()), NearDupIndex(second, NearDupSettings())
+    crawl_a.load()
+    first.commit()
+    crawl_b.load()
+    second.commit()
+    # Crawl B stores and signs the bridge article after crawl A has loaded its index.
+    bridge = store_articles(second, {"bridge": BASES["cau_rach_mieu"]})["bridge"]
+    crawl_b.add(bridge, BASES["cau_rach_mieu"])
+    second.commit()
+    # Crawl A then stores a trimmed copy: it catches up on B's signature and links.
+    copy_text = edit(BASES["cau_rach_mieu"], "tail_cut", random.Random(1))
+    copy = store_articles(first, {"copy": copy_text})["copy"]
+    story, matches = crawl_a.add(copy, copy_text)
+    first.commit()
+    assert [match.similar_id for match in matches] == [bridge] and story == bridge
+    # And B, in turn, sees A's copy when the same-topic twin (not a copy) arrives: no link.
+    twin = store_articles(second, {"twin": SAME_TOPIC["cau_rach_mieu"]})["twin"]
+    assert crawl_b.add(twin, SAME_TOPIC["cau_rach_mieu"])[1] == []
+    assert crawl_b.seq == crawl_a.seq + 1 == 3
+    first.close()
+    second.close()
+
+
+def test_a_snapshot_is_loaded_then_caught_up(tmp_path):
+    path = tmp_path / "news.db"
+    store = NewsStore.open(path)
+    index = NearDupIndex(store, NearDupSettings())
+    ids = store_articles(store, {key: BASES[key] for key in ("cau_rach_mieu", "mua_lu_hue")})
+    index.rebuild()  # signs both and saves the snapshot
+    store.commit()
+    saved = Database(path)
+    assert saved["neardup_config"].get("index_seq")["value"] == "2"
+    assert saved.execute("select count(*) from neardup_index").fetchone()[0] == 1
+    # One more article after the snapshot: a crawl loads the snapshot and catches up on it.
+    ids.update(store_articles(store, {"hoi_sach_hn": BASES["hoi_sach_hn"]}))
+    index.add(ids["hoi_sach_hn"], BASES["hoi_sach_hn"])
+    store.close()
+    later = NearDupIndex(NewsStore.open(path), NearDupSettings())
+    later.load()
+    assert (later.snapshot_seq, later.seq) == (2, 3)
+    assert len(later.buckets.keys) == 2 * later.banding.bands and later.buckets.recent_entries == later.banding.bands
+    for key, text in BASES.items():
+        found = later.buckets.members(later.banding.buckets(later.signer.sign(edit(text, "reordered", random.Random(2)))))
+        assert found == {ids[key]}
+    later.store.close()
+
+
+def test_a_rebuilt_snapshot_forgets_replaced_signatures(tmp_path):
+    store = NewsStore.open(tmp_path / "news.db")
+    index = NearDupIndex(store, NearDupSettings())
+    article = store_articles(store, {"bridge": BASES["cau_rach_mieu"]})["bridge"]
+    index.add(article, BASES["cau_rach_mieu"])
+    index.add(article, BASES["mua_lu_hue"])  # the page changed: signed again
+    old_keys = index.banding.buckets(index.signer.sign(BASES["cau_rach_mieu"]))
+    assert index.buckets.members(old_keys) == {article}  # until the next snapshot, a candidate too many
+    index.save_snapshot()
+    assert index.buckets.members(old_keys) == set()
+    assert index.buckets.members(index.banding.buckets(index.signer.sign(BASES["mua_lu_hue"]))) == {article}
+    store.close()
