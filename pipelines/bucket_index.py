@@ -28,6 +28,9 @@ ID = np.dtype("<u4")
 # are this many, or an eighth of the arrays (so a merge, which costs the size of
 # the whole index, happens once per 12 % growth: constant time per article).
 MERGE_AT_LEAST = 50_000
+# Keys per block of the two-step search (see BucketIndex._first_at_or_after).
+BLOCK = 16
+_OFFSETS = np.arange(BLOCK)
 
 
 class BucketIndex:
@@ -39,6 +42,7 @@ class BucketIndex:
         self.ids = np.empty(0, ID) if ids is None else ids
         self.recent: dict[int, list[int]] = {}
         self.recent_entries = 0
+        self._fences: np.ndarray | None = None  # every BLOCK-th key, made at the first lookup
 
     def __len__(self) -> int:
         return len(self.keys) + self.recent_entries
@@ -72,7 +76,7 @@ class BucketIndex:
         all_keys, all_ids = np.concatenate(parts_keys), np.concatenate(parts_ids)
         order = np.lexsort((all_ids, all_keys))
         self.keys, self.ids = all_keys[order], all_ids[order]
-        self.recent, self.recent_entries = {}, 0
+        self.recent, self.recent_entries, self._fences = {}, 0, None
 
     def members(self, keys: Iterable[int], limit: int = 0) -> set[int]:
         """The articles sharing a bucket with ``keys``; with ``limit``, at most that many per bucket, the latest.
@@ -84,14 +88,38 @@ class BucketIndex:
         """
         keys = np.fromiter((int(k) for k in keys), KEY)
         found: set[int] = set()
-        starts = np.searchsorted(self.keys, keys, side="left")
-        ends = np.searchsorted(self.keys, keys, side="right")
-        for key, start, end in zip(keys.tolist(), starts.tolist(), ends.tolist()):
-            members = self.ids[start:end].tolist() + self.recent.get(key, [])
+        starts = self._first_at_or_after(keys)
+        # Most keys are in no bucket: the end of a bucket is searched for only when it is found.
+        hits = self.keys[np.minimum(starts, len(self.keys) - 1)] == keys if len(self.keys) else np.zeros(len(keys), bool)
+        for key, start, hit in zip(keys.tolist(), starts.tolist(), hits.tolist()):
+            members = self.recent.get(key, [])
+            if hit:
+                end = start + int(np.searchsorted(self.keys[start : start + 4096], np.uint64(key), side="right"))
+                if end == start + 4096:  # a bucket this crowded: search the rest too
+                    end = int(np.searchsorted(self.keys, np.uint64(key), side="right"))
+                members = self.ids[start:end].tolist() + members
             if limit and len(members) > limit:
                 members = sorted(members)[-limit:]
             found.update(members)
         return found
+
+    def _first_at_or_after(self, keys: np.ndarray) -> np.ndarray:
+        """``np.searchsorted(self.keys, keys)``, in two steps that stay in the CPU caches.
+
+        A plain binary search in 4 million keys misses the caches at each of its
+        last dozen steps, which doubled the lookup time at 100,000 articles. Here
+        the search runs on every ``BLOCK``-th key (a small array), then one
+        vectorized comparison scans the block found.
+        """
+        if len(self.keys) == 0:
+            return np.zeros(len(keys), np.int64)
+        if self._fences is None:
+            self._fences = self.keys[::BLOCK].copy()
+        # The last block whose first key is below the searched one: every key before it is below too.
+        blocks = np.maximum(np.searchsorted(self._fences, keys) - 1, 0)
+        window = self.keys.take(blocks[:, np.newaxis] * BLOCK + _OFFSETS, mode="clip")
+        below = window < keys[:, np.newaxis]
+        return np.minimum(blocks * BLOCK + below.sum(axis=1), len(self.keys))
 
     # --- the snapshot in the database --------------------------------------------
 

@@ -136,14 +136,15 @@ class NearDupIndex:
 
     def catch_up(self) -> int:
         """Add the signatures written after ``self.seq`` (by other processes, or before a load); return how many."""
-        added = 0
+        ids, keys = [], []
         while rows := self.store.signatures_since(self.seq):
-            ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+            ids.append(np.fromiter((row[0] for row in rows), np.int64, len(rows)))
             values = np.frombuffer(b"".join(row[1] for row in rows), "<u4").reshape(len(rows), -1)
-            self.buckets.extend(ids, self.banding.keys(values))
+            keys.append(self.banding.keys(values))
             self.seq = rows[-1][2]
-            added += len(rows)
-        return added
+        if ids:  # one merge for the lot: a cold start sorts the index once
+            self.buckets.extend(np.concatenate(ids), np.concatenate(keys))
+        return sum(len(chunk) for chunk in ids)
 
     def snapshot_is_stale(self) -> bool:
         """True when the signatures written since the snapshot are over a tenth of it (and a thousand)."""

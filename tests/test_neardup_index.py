@@ -27,6 +27,10 @@ def test_a_crowded_bucket_yields_its_latest_articles_only():
     assert index.members([7], limit=5) == {26, 27, 28, 29, 30}
     index.add(31, [7])  # recent entries and sorted ones together
     assert index.members([7], limit=2) == {30, 31}
+    crowded = np.arange(100, 10_100)
+    index.extend(crowded, np.full((len(crowded), 1), 7, np.uint64))
+    assert index.members([7]) == set(range(1, 32)) | set(crowded.tolist())
+    assert index.members([7], limit=3) == {10_097, 10_098, 10_099}
 
 
 def test_sorted_arrays_and_saved_parts_answer_like_the_dict():
