@@ -219,52 +219,59 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
             store.close()
             shutil.copy(growing, Path(folder) / f"{size}.db")
         print(f"-- filled {max(sizes)} synthetic articles in {time.perf_counter() - started:.0f} s")
+        # The smallest database twice: how far two identical runs differ is the noise of this machine.
+        runs = [(f"{size:,}", size, Path(folder) / f"{size}.db") for size in sizes]
+        runs.append((f"{sizes[0]:,} again", sizes[0], Path(folder) / "again.db"))
+        shutil.copy(runs[0][2], runs[-1][2])
         pipelines, built, loaded = {}, {}, {}
-        for size in sizes:
+        for label, _, path in runs:
             # The first crawl builds the index from the signatures and saves it; the next ones load it.
-            first, built[size] = open_stage(Path(folder) / f"{size}.db")
+            first, built[label] = open_stage(path)
             first.close_spider()
             first.index.store.close()
-            pipelines[size], loaded[size] = open_stage(Path(folder) / f"{size}.db")
-        times: dict[int, list[float]] = {size: [] for size in sizes}
-        commits: dict[int, float] = {size: 0.0 for size in sizes}
-        candidates: dict[int, list[int]] = {size: [] for size in sizes}
-        copies: dict[int, list[bool]] = {size: [] for size in sizes}
+            pipelines[label], loaded[label] = open_stage(path)
+        times: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+        commits: dict[str, float] = {label: 0.0 for label, _, _ in runs}
+        candidates: dict[str, list[int]] = {label: [] for label, _, _ in runs}
+        copies: dict[str, list[bool]] = {label: [] for label, _, _ in runs}
         rounds = 5
         for round_ in range(rounds):
-            for size in sizes:
-                index = pipelines[size].index
+            for label, size, _ in runs:
+                pipeline = pipelines[label]
+                index = pipeline.index
                 for item, source in probe_items(size, probes // rounds, round_, index.store):
                     item.article_id = index.store.add_article(item)  # the store's work, not timed
                     # The LSH candidates it will be judged against: what could grow with the archive.
                     keys = index.banding.buckets(index.signer.sign(item.text))
-                    candidates[size].append(len(index.buckets.members(keys, index.settings.bucket_limit)))
+                    candidates[label].append(len(index.buckets.members(keys, index.settings.bucket_limit)))
                     begin = time.perf_counter()
-                    pipelines[size].process_item(item)
-                    times[size].append(time.perf_counter() - begin)
+                    pipeline.process_item(item)
+                    times[label].append(time.perf_counter() - begin)
                     if source:
-                        copies[size].append(bool(index.store.db.execute(
+                        copies[label].append(bool(index.store.db.execute(
                             "SELECT 1 FROM near_duplicates WHERE article_id = ? AND similar_id = ?",
                             [item.article_id, source]).fetchone()))
                 begin = time.perf_counter()
                 index.store.commit()  # the article rows and the stage's rows of the round
-                commits[size] += time.perf_counter() - begin
-        print(f"{'stored':>8}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'candidates':>12}"
+                commits[label] += time.perf_counter() - begin
+        print(f"{'stored':>13}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'candidates':>12}"
               f"{'copies found':>14}{'commit ms':>11}{'build s':>9}{'load s':>8}{'index MB':>10}")
-        first_ms = statistics.median(times[sizes[0]]) * 1000
-        for size in sizes:
-            ms = statistics.median(times[size]) * 1000
-            buckets = pipelines[size].index.buckets
+        first_ms = statistics.median(times[runs[0][0]]) * 1000
+        for label, _, _ in runs:
+            ms = statistics.median(times[label]) * 1000
+            buckets = pipelines[label].index.buckets
             megabytes = (buckets.keys.nbytes + buckets.ids.nbytes) / 1e6
-            print(f"{size:>8}{ms:>12.3f}{ms / first_ms:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
-                  f"{statistics.mean(candidates[size]):>12.1f}"
-                  f"{f'{sum(copies[size])}/{len(copies[size])}':>14}{1000 * commits[size] / len(times[size]):>11.3f}"
-                  f"{built[size]:>9.3f}{loaded[size]:>8.3f}{megabytes:>10.1f}")
+            print(f"{label:>13}{ms:>12.3f}{ms / first_ms:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
+                  f"{statistics.mean(candidates[label]):>12.1f}"
+                  f"{f'{sum(copies[label])}/{len(copies[label])}':>14}"
+                  f"{1000 * commits[label] / len(times[label]):>11.3f}"
+                  f"{built[label]:>9.3f}{loaded[label]:>8.3f}{megabytes:>10.1f}")
         print("-- ms/article: median time of the stage (sign, look up, judge, write); candidates: mean stored "
               "articles judged per new one; copies found: edited copies linked to the stored article they copy; "
               "commit ms: per article, the whole batch (articles, search rows and the stage's rows); build s: "
-              "first start-up, index built from the signatures and saved; load s: later start-ups")
-        middle = sizes[len(sizes) // 2]
+              "first start-up, index built from the signatures and saved; load s: later start-ups; "
+              f"'{runs[-1][0]}': a copy of the smallest database, run alike, for the noise of the measure")
+        middle = runs[len(sizes) // 2][0]
         datasketch = memory_lsh_load_seconds(pipelines[middle].index.store)
         print(f"-- datasketch's in-memory MinHashLSH needs {datasketch:.1f} s to load the {middle} signatures: "
               f"{datasketch / max(loaded[middle], 1e-6):.0f}x our start-up at that size")

@@ -49,6 +49,25 @@ def test_sorted_arrays_and_saved_parts_answer_like_the_dict():
         assert by_arrays.members(probe, limit=3) == by_dict.members(probe, limit=3) == reloaded.members(probe, limit=3)
 
 
+def test_lookups_by_directory_agree_with_a_plain_dict():
+    rng = np.random.default_rng(2)
+    # Uniform 64-bit keys as the banding makes them, a few of them shared by many articles.
+    keys = rng.integers(0, 2**64 - 1, size=(5000, 6), dtype=np.uint64)
+    keys[::50, 0] = keys[0, 0]  # one crowded bucket, 100 articles
+    keys[1::7, 1] = keys[1, 1]
+    ids = np.arange(1, 5001)
+    by_dict, by_arrays = BucketIndex(), BucketIndex()
+    for article_id, row in zip(ids.tolist(), keys.tolist()):
+        by_dict.add(article_id, row)
+    by_arrays.extend(ids, keys)
+    probes = [keys[number] for number in rng.integers(0, 5000, size=300)]
+    probes += [rng.integers(0, 2**64 - 1, size=6, dtype=np.uint64) for _ in range(50)]  # absent keys
+    probes.append(np.array([keys.max(), keys.min()], dtype=np.uint64))  # the ends of the arrays
+    for probe in probes:
+        assert by_arrays.members(probe) == by_dict.members(probe.tolist())
+        assert by_arrays.members(probe, limit=4) == by_dict.members(probe.tolist(), limit=4)
+
+
 def store_articles(store: NewsStore, texts: dict[str, str]) -> dict[str, int]:
     ids = {}
     for key, text in texts.items():
