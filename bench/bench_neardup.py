@@ -259,8 +259,9 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
         first_ms = statistics.median(times[runs[0][0]]) * 1000
         for label, _, _ in runs:
             ms = statistics.median(times[label]) * 1000
-            buckets = pipelines[label].index.buckets
-            megabytes = (buckets.keys.nbytes + buckets.ids.nbytes) / 1e6
+            index = pipelines[label].index
+            megabytes = sum(array.nbytes for array in (index.buckets.keys, index.buckets.ids,
+                                                       index.sketches.values, index.sketches.sizes)) / 1e6
             print(f"{label:>13}{ms:>12.3f}{ms / first_ms:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
                   f"{statistics.mean(candidates[label]):>12.1f}"
                   f"{f'{sum(copies[label])}/{len(copies[label])}':>14}"

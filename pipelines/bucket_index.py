@@ -18,12 +18,13 @@ and catching up on the signatures written since (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import numpy as np
 
 KEY = np.dtype("<u8")
 ID = np.dtype("<u4")
+SKETCH = np.dtype("<u2")
 # New entries wait in a dict and are merged into the sorted arrays when there
 # are this many, or an eighth of the arrays (so a merge, which costs the size of
 # the whole index, happens once per 12 % growth: constant time per article).
@@ -135,19 +136,70 @@ class BucketIndex:
 
     # --- the snapshot in the database --------------------------------------------
 
-    def parts(self, part_entries: int = 4_000_000) -> Iterator[tuple[bytes, bytes]]:
-        """(keys, ids) blobs of at most ``part_entries`` entries each (an SQLite value stays under 1 GB)."""
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The index as named arrays, to save (recent entries merged in first)."""
         self.merge()
-        for start in range(0, len(self.keys), part_entries):
-            end = start + part_entries
-            yield self.keys[start:end].tobytes(), self.ids[start:end].tobytes()
+        return {"keys": self.keys, "ids": self.ids}
 
     @classmethod
-    def from_parts(cls, parts: Iterable[tuple[bytes, bytes]]) -> BucketIndex:
-        keys, ids = [], []
-        for key_blob, id_blob in parts:
-            keys.append(np.frombuffer(key_blob, KEY))
-            ids.append(np.frombuffer(id_blob, ID))
-        if not keys:
+    def from_arrays(cls, arrays: dict[str, bytes]) -> BucketIndex:
+        if not arrays.get("keys"):
             return cls()
-        return cls(np.concatenate(keys), np.concatenate(ids))
+        return cls(np.frombuffer(arrays["keys"], KEY), np.frombuffer(arrays["ids"], ID))
+
+
+class Sketches:
+    """The low 16 bits of each article's MinHash values and its shingle count, by article id.
+
+    A first test of the LSH candidates, in memory: two equal hash values have
+    equal low bits, so the share of equal low bits is never below the Jaccard
+    estimate the full signatures give, and a candidate that fails here would
+    fail there. Only the candidates that pass are read from the database: reading
+    each took most of the time per article on a large archive, where unrelated
+    articles that share a bucket become more common. 256 bytes per article.
+    """
+
+    def __init__(self, num_perm: int, values: np.ndarray | None = None, sizes: np.ndarray | None = None) -> None:
+        self.num_perm = num_perm
+        self.values = np.zeros((0, num_perm), SKETCH) if values is None else values
+        self.sizes = np.zeros(0, ID) if sizes is None else sizes  # 0: not known here
+
+    def put(self, ids: np.ndarray, values: np.ndarray, sizes: np.ndarray) -> None:
+        """Keep the sketch of each of ``ids`` (rows of ``values``: their uint32 MinHash values)."""
+        needed = int(ids.max()) + 1 if len(ids) else 0
+        if needed > len(self.sizes):
+            capacity = max(needed, 2 * len(self.sizes), 1024)  # doubling: appends cost constant time
+            grown_values = np.zeros((capacity, self.num_perm), SKETCH)
+            grown_values[: len(self.values)] = self.values
+            grown_sizes = np.zeros(capacity, ID)
+            grown_sizes[: len(self.sizes)] = self.sizes
+            self.values, self.sizes = grown_values, grown_sizes
+        self.values[ids] = values.astype(SKETCH)  # the low 16 bits
+        self.sizes[ids] = sizes
+
+    def may_match(self, values: np.ndarray, size: int, ids: np.ndarray, thresholds) -> np.ndarray:
+        """The ``ids`` that could be near-duplicates of the text with MinHash ``values`` and ``size`` shingles."""
+        known = ids < len(self.sizes)
+        known[known] = self.sizes[ids[known]] > 0
+        rows = ids[known]
+        upper = (self.values[rows] == values.astype(SKETCH)).sum(axis=1) / self.num_perm
+        sizes = self.sizes[rows].astype(np.float64)
+        smaller = np.minimum(sizes, size)
+        contained = np.minimum(1.0, upper * (sizes + size) / ((1.0 + upper) * np.maximum(smaller, 1)))
+        passed = (upper >= thresholds.jaccard) | (
+            (contained >= thresholds.containment) & (smaller >= thresholds.min_shingles)
+        )
+        keep = ~known
+        keep[known] = passed
+        return ids[keep]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"sketches": self.values, "sizes": self.sizes}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, bytes], num_perm: int) -> Sketches:
+        if not arrays.get("sizes"):
+            return cls(num_perm)
+        values = np.frombuffer(arrays["sketches"], SKETCH).reshape(-1, num_perm)
+        # Copies: the loaded buffers are read-only, and put() writes in place.
+        return cls(num_perm, values.copy(), np.frombuffer(arrays["sizes"], ID).copy())

@@ -20,7 +20,7 @@ import numpy as np
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from pipelines.bucket_index import BucketIndex
+from pipelines.bucket_index import BucketIndex, Sketches
 from pipelines.minhash import Banding, Match, Signer, Thresholds, find_matches
 from pipelines.store import NewsStore, store_for
 
@@ -106,6 +106,7 @@ class NearDupIndex:
         self.signer = Signer(settings.num_perm, settings.shingle_size)
         self.banding = Banding(settings.num_perm, settings.candidate_threshold)
         self.buckets = BucketIndex()
+        self.sketches = Sketches(settings.num_perm)
         self.seq = 0  # the last signature (by sequence number) in self.buckets
         self.snapshot_seq = 0  # the last one in the saved snapshot
 
@@ -127,11 +128,13 @@ class NearDupIndex:
 
     def load(self) -> None:
         """Load the saved bucket index and catch up; rebuild and save it when much was signed since."""
-        parts, self.snapshot_seq = self.store.index_snapshot()
+        arrays, self.snapshot_seq = self.store.index_snapshot()
         if self.snapshot_is_stale():
             self.save_snapshot()
         else:
-            self.buckets, self.seq = BucketIndex.from_parts(parts), self.snapshot_seq
+            self.buckets = BucketIndex.from_arrays(arrays)
+            self.sketches = Sketches.from_arrays(arrays, self.settings.num_perm)
+            self.seq = self.snapshot_seq
             self.catch_up()
 
     def catch_up(self) -> int:
@@ -141,7 +144,8 @@ class NearDupIndex:
             ids.append(np.fromiter((row[0] for row in rows), np.int64, len(rows)))
             values = np.frombuffer(b"".join(row[1] for row in rows), "<u4").reshape(len(rows), -1)
             keys.append(self.banding.keys(values))
-            self.seq = rows[-1][2]
+            self.sketches.put(ids[-1], values, np.fromiter((row[2] for row in rows), np.int64, len(rows)))
+            self.seq = rows[-1][3]
         if ids:  # one merge for the lot: a cold start sorts the index once
             self.buckets.extend(np.concatenate(ids), np.concatenate(keys))
         return sum(len(chunk) for chunk in ids)
@@ -158,9 +162,9 @@ class NearDupIndex:
 
     def save_snapshot(self) -> None:
         """Save the in-memory index, rebuilt from the signatures, so that it holds no replaced signature's keys."""
-        self.buckets, self.seq = BucketIndex(), 0
+        self.buckets, self.sketches, self.seq = BucketIndex(), Sketches(self.settings.num_perm), 0
         self.catch_up()
-        self.store.save_index_snapshot(self.buckets.parts(), self.seq)
+        self.store.save_index_snapshot({**self.buckets.arrays(), **self.sketches.arrays()}, self.seq)
         self.snapshot_seq = self.seq
 
     # --- articles --------------------------------------------------------------------
@@ -172,10 +176,15 @@ class NearDupIndex:
         self.catch_up()  # inside the write transaction: nobody else can sign until it commits
         candidates = self.buckets.members(keys, self.settings.bucket_limit)
         candidates.discard(article_id)
+        if candidates:  # only those the sketches cannot rule out are read and judged
+            candidates = self.sketches.may_match(
+                signature.values, signature.size, np.array(sorted(candidates)), self.settings.thresholds
+            ).tolist()
         matches = find_matches(signature, candidates, self.store.signatures, self.settings.thresholds)
         self.seq = self.store.save_signature(article_id, signature)
         # A replaced signature's old keys stay until the next snapshot: at worst a candidate too many.
         self.buckets.add(article_id, keys)
+        self.sketches.put(np.array([article_id]), signature.values[np.newaxis, :], np.array([signature.size]))
         return self.store.link_near_duplicates(article_id, matches), matches
 
     def sign_unsigned(self, progress: Callable[[int], None] | None = None, commit_every: int = 0) -> int:
@@ -198,7 +207,8 @@ class NearDupIndex:
         """Recompute every signature, link and story, in one transaction; return the article count."""
         self.store.reset_near_duplicates()
         self.store.set_neardup_config(self.settings.index_config())
-        self.buckets, self.seq, self.snapshot_seq = BucketIndex(), self.store.last_seq(), 0
+        self.buckets, self.sketches = BucketIndex(), Sketches(self.settings.num_perm)
+        self.seq, self.snapshot_seq = self.store.last_seq(), 0
         done = self.sign_unsigned(progress)
         self.save_snapshot()
         return done

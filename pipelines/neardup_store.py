@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from pipelines.minhash import Match, Signature
 from pipelines.vndates import utc_now
 
@@ -70,33 +72,42 @@ class NearDupStore:
         ).fetchone()
         return int(row[0])
 
-    def signatures_since(self, seq: int, limit: int = 20_000) -> list[tuple[int, bytes, int]]:
-        """(article_id, signature, seq) of up to ``limit`` signatures written after ``seq``, in order.
+    def signatures_since(self, seq: int, limit: int = 20_000) -> list[tuple[int, bytes, int, int]]:
+        """(article_id, signature, shingles, seq) of up to ``limit`` signatures written after ``seq``, in order.
 
         Called inside the write transaction, so that no other process can add one
         between this read and the caller's own write.
         """
         self._write()
         return self.db.execute(
-            "SELECT article_id, signature, seq FROM neardup_signatures WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT article_id, signature, shingles, seq FROM neardup_signatures WHERE seq > ? ORDER BY seq LIMIT ?",
             [seq, limit],
         ).fetchall()
 
-    def index_snapshot(self) -> tuple[list[tuple[bytes, bytes]], int]:
-        """The saved bucket index parts and the signature sequence number they cover (0: none saved)."""
+    def index_snapshot(self) -> tuple[dict[str, bytes], int]:
+        """The saved in-memory index (array name -> bytes) and the signature sequence number it covers (0: none)."""
         covered = self.neardup_config().get("index_seq")
-        if not covered:
-            return [], 0
-        return self.db.execute("SELECT keys, ids FROM neardup_index ORDER BY part").fetchall(), int(covered)
+        if not covered or covered == "0":
+            return {}, 0
+        arrays: dict[str, list[bytes]] = {}
+        for name, data in self.db.execute("SELECT name, data FROM neardup_index ORDER BY name, part"):
+            arrays.setdefault(name, []).append(data)
+        return {name: b"".join(parts) for name, parts in arrays.items()}, int(covered)
 
-    def save_index_snapshot(self, parts: Iterable[tuple[bytes, bytes]], seq: int) -> None:
-        """Replace the saved bucket index with ``parts``, covering the signatures up to ``seq``."""
+    def save_index_snapshot(self, arrays: dict[str, np.ndarray], seq: int, part_bytes: int = 256 << 20) -> None:
+        """Replace the saved index with ``arrays``, covering the signatures up to ``seq``.
+
+        In parts of ``part_bytes`` at most: an SQLite value must stay under 1 GB.
+        """
         self._write()
         self.db.execute("DELETE FROM neardup_index")
-        self.db.conn.executemany(
-            "INSERT INTO neardup_index (part, keys, ids) VALUES (?, ?, ?)",
-            ((number, keys, ids) for number, (keys, ids) in enumerate(parts)),
-        )
+        for name, array in arrays.items():
+            data = memoryview(np.ascontiguousarray(array)).cast("B")
+            self.db.conn.executemany(
+                "INSERT INTO neardup_index (name, part, data) VALUES (?, ?, ?)",
+                ((name, number, data[start : start + part_bytes])
+                 for number, start in enumerate(range(0, max(len(data), 1), part_bytes))),
+            )
         self.db["neardup_config"].upsert({"name": "index_seq", "value": str(seq)}, pk="name")
 
     def link_near_duplicates(self, article_id: int, matches: list[Match]) -> int:

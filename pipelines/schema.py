@@ -181,6 +181,7 @@ def m060_neardup_memory_index(db: Database) -> None:
     db["neardup_signatures"].add_column("seq", int)
     db.execute("UPDATE neardup_signatures SET seq = article_id")
     db["neardup_signatures"].create_index(["seq"], unique=True)
-    # The saved in-memory index: sorted band keys and their article ids, in parts,
-    # covering the signatures up to neardup_config's `index_seq`.
-    db["neardup_index"].create({"part": int, "keys": bytes, "ids": bytes}, pk="part", not_null={"keys", "ids"})
+    # The saved in-memory index (sorted band keys, their article ids, the signature
+    # sketches and sizes), each array in parts, covering the signatures up to
+    # neardup_config's `index_seq`.
+    db["neardup_index"].create({"name": str, "part": int, "data": bytes}, pk=("name", "part"), not_null={"data"})

@@ -7,11 +7,12 @@ import random
 import numpy as np
 from sqlite_utils import Database
 
-from bench.neardup_eval import edit
+from bench.neardup_eval import EDIT_KINDS, edit
 from bench.neardup_texts import BASES, SAME_TOPIC
 from crawler.items import ArticleItem
-from pipelines.bucket_index import BucketIndex
+from pipelines.bucket_index import BucketIndex, Sketches
 from pipelines.dedupe import content_hash
+from pipelines.minhash import Signer, Thresholds, judge
 from pipelines.neardup import NearDupIndex, NearDupSettings
 from pipelines.store import NewsStore
 
@@ -42,7 +43,7 @@ def test_sorted_arrays_and_saved_parts_answer_like_the_dict():
         by_dict.add(article_id, row)
     by_arrays.extend(ids, keys)  # large enough to go straight to the arrays
     assert by_arrays.recent_entries == 0 and len(by_arrays) == len(by_dict) == 8000
-    reloaded = BucketIndex.from_parts(by_arrays.parts(part_entries=3000))  # three parts
+    reloaded = BucketIndex.from_arrays({name: array.tobytes() for name, array in by_arrays.arrays().items()})
     for probe in ([0, 1, 2], [499], [123, 456, 789]):
         expected = by_dict.members(probe)
         assert expected and by_arrays.members(probe) == expected == reloaded.members(probe)
@@ -112,7 +113,7 @@ def test_a_snapshot_is_loaded_then_caught_up(tmp_path):
     store.commit()
     saved = Database(path)
     assert saved["neardup_config"].get("index_seq")["value"] == "2"
-    assert saved.execute("select count(*) from neardup_index").fetchone()[0] == 1
+    assert {row[0] for row in saved.execute("select name from neardup_index")} == {"keys", "ids", "sketches", "sizes"}
     # One more article after the snapshot: a crawl loads the snapshot and catches up on it.
     ids.update(store_articles(store, {"hoi_sach_hn": BASES["hoi_sach_hn"]}))
     index.add(ids["hoi_sach_hn"], BASES["hoi_sach_hn"])
@@ -138,4 +139,39 @@ def test_a_rebuilt_snapshot_forgets_replaced_signatures(tmp_path):
     index.save_snapshot()
     assert index.buckets.members(old_keys) == set()
     assert index.buckets.members(index.banding.buckets(index.signer.sign(BASES["mua_lu_hue"]))) == {article}
+    store.close()
+
+
+def test_sketches_never_rule_out_a_link_the_signatures_would_make():
+    signer, thresholds, rng = Signer(), Thresholds(), random.Random(5)
+    texts = [*BASES.values(), *SAME_TOPIC.values()]
+    texts += [edit(text, kind, rng) for text in BASES.values() for kind in EDIT_KINDS]
+    signatures = [signer.sign(text) for text in texts]
+    sketches = Sketches(signer.num_perm)
+    ids = np.arange(1, len(texts) + 1)
+    sketches.put(ids, np.stack([s.values for s in signatures]), np.array([s.size for s in signatures]))
+    linked = ruled_out = 0
+    for number, signature in enumerate(signatures, start=1):
+        kept = set(sketches.may_match(signature.values, signature.size, ids, thresholds).tolist())
+        for other_id, other in zip(ids.tolist(), signatures):
+            if judge(signature, other, other_id, thresholds):
+                linked += 1
+                assert other_id in kept
+            elif other_id not in kept:
+                ruled_out += 1
+    assert linked > len(texts) and ruled_out > len(texts)  # both sides are exercised
+    unknown = np.array([len(texts) + 5000])  # an article the sketches have not seen is kept, to be read
+    assert sketches.may_match(signatures[0].values, signatures[0].size, unknown, thresholds).tolist() == [len(texts) + 5000]
+
+
+def test_the_snapshot_is_saved_in_parts_and_read_back_whole(tmp_path):
+    store = NewsStore.open(tmp_path / "news.db")
+    arrays = {"keys": np.arange(1000, dtype=np.uint64), "sketches": np.arange(3000, dtype=np.uint16).reshape(-1, 3)}
+    store.save_index_snapshot(arrays, seq=7, part_bytes=999)
+    store.commit()
+    assert store.db.execute("select count(*) from neardup_index where name = 'keys'").fetchone()[0] == 9
+    loaded, seq = store.index_snapshot()
+    assert seq == 7
+    assert np.array_equal(np.frombuffer(loaded["keys"], np.uint64), arrays["keys"])
+    assert np.array_equal(np.frombuffer(loaded["sketches"], np.uint16).reshape(-1, 3), arrays["sketches"])
     store.close()
