@@ -168,7 +168,7 @@ class Sketches:
         """Keep the sketch of each of ``ids`` (rows of ``values``: their uint32 MinHash values)."""
         needed = int(ids.max()) + 1 if len(ids) else 0
         if needed > len(self.sizes):
-            capacity = max(needed, 2 * len(self.sizes), 1024)  # doubling: appends cost constant time
+            capacity = max(needed, len(self.sizes) + len(self.sizes) // 4, 1024)  # growth by a quarter: appends stay cheap
             grown_values = np.zeros((capacity, self.num_perm), SKETCH)
             grown_values[: len(self.values)] = self.values
             grown_sizes = np.zeros(capacity, ID)
