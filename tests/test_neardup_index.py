@@ -17,34 +17,39 @@ from pipelines.neardup import NearDupIndex, NearDupSettings
 from pipelines.store import NewsStore
 
 
+def key(number: int) -> int:
+    """A band key: 64 bits, of which the index keeps the top 32."""
+    return number << 40
+
+
 def test_a_crowded_bucket_yields_its_latest_articles_only():
     index = BucketIndex()
     for article_id in range(1, 31):
-        index.add(article_id, [7, 1000 + article_id])
-    assert index.members([7]) == set(range(1, 31))
-    assert index.members([7], limit=5) == {26, 27, 28, 29, 30}
-    assert index.members([7, 1003], limit=5) == {3, 26, 27, 28, 29, 30}  # a quiet bucket still counts
+        index.add(article_id, [key(7), key(1000 + article_id)])
+    assert index.members([key(7)]) == set(range(1, 31))
+    assert index.members([key(7)], limit=5) == {26, 27, 28, 29, 30}
+    assert index.members([key(7), key(1003)], limit=5) == {3, 26, 27, 28, 29, 30}  # a quiet bucket still counts
     index.merge()
-    assert index.members([7], limit=5) == {26, 27, 28, 29, 30}
-    index.add(31, [7])  # recent entries and sorted ones together
-    assert index.members([7], limit=2) == {30, 31}
+    assert index.members([key(7)], limit=5) == {26, 27, 28, 29, 30}
+    index.add(31, [key(7)])  # recent entries and sorted ones together
+    assert index.members([key(7)], limit=2) == {30, 31}
     crowded = np.arange(100, 10_100)
-    index.extend(crowded, np.full((len(crowded), 1), 7, np.uint64))
-    assert index.members([7]) == set(range(1, 32)) | set(crowded.tolist())
-    assert index.members([7], limit=3) == {10_097, 10_098, 10_099}
+    index.extend(crowded, np.full((len(crowded), 1), key(7), np.uint64))
+    assert index.members([key(7)]) == set(range(1, 32)) | set(crowded.tolist())
+    assert index.members([key(7)], limit=3) == {10_097, 10_098, 10_099}
 
 
 def test_sorted_arrays_and_saved_parts_answer_like_the_dict():
     rng = np.random.default_rng(1)
     ids = np.arange(1, 2001)
-    keys = rng.integers(0, 500, size=(2000, 4)).astype(np.uint64)  # few keys: crowded buckets
+    keys = rng.integers(0, 500, size=(2000, 4)).astype(np.uint64) << np.uint64(40)  # few keys: crowded buckets
     by_dict, by_arrays = BucketIndex(), BucketIndex()
     for article_id, row in zip(ids.tolist(), keys.tolist()):
         by_dict.add(article_id, row)
     by_arrays.extend(ids, keys)  # large enough to go straight to the arrays
     assert by_arrays.recent_entries == 0 and len(by_arrays) == len(by_dict) == 8000
     reloaded = BucketIndex.from_arrays({name: array.tobytes() for name, array in by_arrays.arrays().items()})
-    for probe in ([0, 1, 2], [499], [123, 456, 789]):
+    for probe in ([key(0), key(1), key(2)], [key(499)], [key(123), key(456), key(789)]):
         expected = by_dict.members(probe)
         assert expected and by_arrays.members(probe) == expected == reloaded.members(probe)
         assert by_arrays.members(probe, limit=3) == by_dict.members(probe, limit=3) == reloaded.members(probe, limit=3)
