@@ -137,10 +137,13 @@ class NearDupIndex:
             self.seq = self.snapshot_seq
             self.catch_up()
 
-    def catch_up(self) -> int:
-        """Add the signatures written after ``self.seq`` (by other processes, or before a load); return how many."""
+    def catch_up(self, lock: bool = True) -> int:
+        """Add the signatures written after ``self.seq`` (by other processes, or before a load); return how many.
+
+        ``lock``: take the write lock first (see :meth:`NewsStore.signatures_since`).
+        """
         ids, keys = [], []
-        while rows := self.store.signatures_since(self.seq):
+        while rows := self.store.signatures_since(self.seq, lock=lock):
             ids.append(np.fromiter((row[0] for row in rows), np.int64, len(rows)))
             values = np.frombuffer(b"".join(row[1] for row in rows), "<u4").reshape(len(rows), -1)
             keys.append(self.banding.keys(values))
@@ -161,9 +164,13 @@ class NearDupIndex:
             self.save_snapshot()
 
     def save_snapshot(self) -> None:
-        """Save the in-memory index, rebuilt from the signatures, so that it holds no replaced signature's keys."""
+        """Save the in-memory index, rebuilt from the signatures, so that it holds no replaced signature's keys.
+
+        The rebuild reads without the write lock (seconds at 100,000 articles that
+        other crawls need not wait for); only the save takes it.
+        """
         self.buckets, self.sketches, self.seq = BucketIndex(), Sketches(self.settings.num_perm), 0
-        self.catch_up()
+        self.catch_up(lock=False)
         self.store.save_index_snapshot({**self.buckets.arrays(), **self.sketches.arrays()}, self.seq)
         self.snapshot_seq = self.seq
 

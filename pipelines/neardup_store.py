@@ -72,13 +72,16 @@ class NearDupStore:
         ).fetchone()
         return int(row[0])
 
-    def signatures_since(self, seq: int, limit: int = 20_000) -> list[tuple[int, bytes, int, int]]:
+    def signatures_since(self, seq: int, limit: int = 20_000, lock: bool = True) -> list[tuple[int, bytes, int, int]]:
         """(article_id, signature, shingles, seq) of up to ``limit`` signatures written after ``seq``, in order.
 
-        Called inside the write transaction, so that no other process can add one
-        between this read and the caller's own write.
+        With ``lock``, inside the write transaction, so that no other process can
+        add one between this read and the caller's own write. Without, reads in
+        order never skip one: a number is given and committed under the write
+        lock, so the committed numbers always run without a gap.
         """
-        self._write()
+        if lock:
+            self._write()
         return self.db.execute(
             "SELECT article_id, signature, shingles, seq FROM neardup_signatures WHERE seq > ? ORDER BY seq LIMIT ?",
             [seq, limit],

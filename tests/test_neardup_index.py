@@ -180,3 +180,22 @@ def test_the_snapshot_is_saved_in_parts_and_read_back_whole(tmp_path):
     assert np.array_equal(np.frombuffer(loaded["keys"], np.uint64), arrays["keys"])
     assert np.array_equal(np.frombuffer(loaded["sketches"], np.uint16).reshape(-1, 3), arrays["sketches"])
     store.close()
+
+
+def test_a_load_after_much_signing_saves_a_new_snapshot(tmp_path, monkeypatch):
+    import pipelines.neardup
+
+    path = tmp_path / "news.db"
+    store = NewsStore.open(path)
+    index = NearDupIndex(store, NearDupSettings())
+    store_articles(store, {"cau_rach_mieu": BASES["cau_rach_mieu"]})
+    index.rebuild()
+    for key in ("mua_lu_hue", "hoi_sach_hn"):  # signed after the snapshot
+        index.add(store_articles(store, {key: BASES[key]})[key], BASES[key])
+    store.close()
+    monkeypatch.setattr(pipelines.neardup, "SNAPSHOT_AFTER", 1)
+    later = NearDupIndex(NewsStore.open(path), NearDupSettings())
+    later.load()
+    assert later.snapshot_seq == later.seq == 3
+    assert Database(path)["neardup_config"].get("index_seq")["value"] == "3"
+    later.store.close()
