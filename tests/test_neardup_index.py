@@ -196,6 +196,7 @@ def test_a_load_after_much_signing_saves_a_new_snapshot(tmp_path, monkeypatch):
     monkeypatch.setattr(pipelines.neardup, "SNAPSHOT_AFTER", 1)
     later = NearDupIndex(NewsStore.open(path), NearDupSettings())
     later.load()
+    later.store.commit()
     assert later.snapshot_seq == later.seq == 3
     assert Database(path)["neardup_config"].get("index_seq")["value"] == "3"
     later.store.close()
