@@ -10,7 +10,7 @@ Prints:
 3. the start-up time of the index at 100,000 articles, beside the time
    datasketch's in-memory MinHashLSH takes to load the same signatures.
 
-Options: ``--sizes 1000,10000,100000`` and ``--probes 500``.
+Options: ``--sizes 1000,10000,100000`` and ``--probes 1000``.
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000", help="stored-article counts, comma separated")
-    parser.add_argument("--probes", type=int, default=500, help="new articles timed per size")
+    parser.add_argument("--probes", type=int, default=1000, help="new articles timed per size")
     args = parser.parse_args()
     quality()
     extraction_ms, count = extraction_ms_per_page()

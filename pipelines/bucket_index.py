@@ -132,7 +132,7 @@ class BucketIndex:
             self._bits = max(1, int(np.ceil(np.log2(max(len(self.keys) / 4, 2)))))
             slots = (self.keys >> np.uint32(32 - self._bits)).astype(np.int64)
             counts = np.bincount(slots, minlength=2**self._bits)
-            self._directory = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+            self._directory = np.concatenate(([0], np.cumsum(counts))).astype(np.uint32)
         first = self._directory[(keys >> np.uint32(32 - self._bits)).astype(np.intp)]
         # Keys after the slot are larger and clipped places repeat the last key, so the
         # window needs no mask: it is only unsure when what it saw reaches its end.
