@@ -2,10 +2,11 @@
 
 Runs after the store (it needs the article id). Each new or changed article is
 signed (MinHash of its syllable shingles, :mod:`pipelines.minhash`), its LSH
-buckets are looked up in SQLite, and each candidate sharing a bucket is judged
-on estimated Jaccard and containment. Links go to ``near_duplicates`` and the
-article joins the story (``articles.story_id``) of what it links to. The work
-per article is a few indexed lookups: it does not grow with the database.
+buckets are looked up in an in-memory index (:mod:`pipelines.bucket_index`),
+and each candidate sharing a bucket is judged on estimated Jaccard and
+containment. Links go to ``near_duplicates`` and the article joins the story
+(``articles.story_id``) of what it links to. The work per article is a few
+memory lookups and one signature row: it does not grow with the database.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ class NearDupPipeline:
         self.crawler = crawler
         self.index = NearDupIndex(store_for(crawler), settings)
         # The store leaves each article's commit to this stage, so that the article
-        # and its signature, buckets, links and story land in one transaction.
+        # and its signature, links and story land in one transaction.
         self.index.store.commit_held = True
 
     @classmethod
