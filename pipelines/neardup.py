@@ -184,10 +184,8 @@ class NearDupIndex:
         self.catch_up()  # inside the write transaction: nobody else can sign until it commits
         candidates = self.buckets.members(keys, self.settings.bucket_limit)
         candidates.discard(article_id)
-        if candidates:  # only those the sketches cannot rule out are read and judged
-            candidates = self.sketches.may_match(
-                signature.values, signature.size, np.array(sorted(candidates)), self.settings.thresholds
-            ).tolist()
+        # Only those the sketches cannot rule out are read and judged.
+        candidates = self.sketches.may_match(signature, candidates, self.settings.thresholds)
         matches = find_matches(signature, candidates, self.store.signatures, self.settings.thresholds)
         self.seq = self.store.save_signature(article_id, signature)
         # A replaced signature's old keys stay until the next snapshot: at worst a candidate too many.

@@ -157,7 +157,7 @@ def test_sketches_never_rule_out_a_link_the_signatures_would_make():
     sketches.put(ids, np.stack([s.values for s in signatures]), np.array([s.size for s in signatures]))
     linked = ruled_out = 0
     for number, signature in enumerate(signatures, start=1):
-        kept = set(sketches.may_match(signature.values, signature.size, ids, thresholds).tolist())
+        kept = set(sketches.may_match(signature, ids.tolist(), thresholds))
         for other_id, other in zip(ids.tolist(), signatures):
             if judge(signature, other, other_id, thresholds):
                 linked += 1
@@ -166,7 +166,7 @@ def test_sketches_never_rule_out_a_link_the_signatures_would_make():
                 ruled_out += 1
     assert linked > len(texts) and ruled_out > len(texts)  # both sides are exercised
     unknown = np.array([len(texts) + 5000])  # an article the sketches have not seen is kept, to be read
-    assert sketches.may_match(signatures[0].values, signatures[0].size, unknown, thresholds).tolist() == [len(texts) + 5000]
+    assert sketches.may_match(signatures[0], unknown.tolist(), thresholds) == [len(texts) + 5000]
 
 
 def test_the_snapshot_is_saved_in_parts_and_read_back_whole(tmp_path):
