@@ -161,7 +161,8 @@ def probe_items(size: int, count: int, seed: int, store) -> list[tuple[ArticleIt
     from bench.neardup_eval import edit
 
     rng = random.Random(seed)
-    texts: list[tuple[str, int | None]] = [(text, None) for text in synthetic_texts(10_000_000 + seed, count - count // 5)]
+    fresh = synthetic_texts(10_000_000 + seed, count - count // 5)
+    texts: list[tuple[str, int | None]] = [(text, None) for text in fresh]
     stored = store.db.execute(
         "SELECT id, text FROM articles WHERE id <= ? ORDER BY random() LIMIT ?", [size, count // 5]
     )

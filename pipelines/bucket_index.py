@@ -47,7 +47,10 @@ def _narrow(keys: np.ndarray) -> np.ndarray:
 
 
 class BucketIndex:
-    """Band keys (uint64, kept by their top 32 bits) of articles (uint32 ids): sorted arrays plus a dict of recent additions."""
+    """Band keys (uint64, kept by their top 32 bits) of articles (uint32 ids).
+
+    Sorted arrays, plus a dict of the entries added since they were last merged.
+    """
 
     def __init__(self, keys: np.ndarray | None = None, ids: np.ndarray | None = None) -> None:
         # Sorted by key, then by article id (so a bucket's most recent articles come last).
@@ -155,10 +158,17 @@ class BucketIndex:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, bytes]) -> BucketIndex:
+        """The index saved by :meth:`arrays`; ValueError when the saved arrays do not fit together."""
         if not arrays.get("keys"):
             return cls()
+        entries = len(arrays["keys"]) // KEY.itemsize
+        if len(arrays["keys"]) % KEY.itemsize or entries != len(arrays.get("ids", b"")) // ID.itemsize:
+            raise ValueError("band keys and article ids differ in length")
         # Copies into arrays numpy allocates: those get huge pages (fewer TLB misses), bytes do not.
-        return cls(np.frombuffer(arrays["keys"], KEY).copy(), np.frombuffer(arrays["ids"], ID).copy())
+        keys, ids = np.frombuffer(arrays["keys"], KEY).copy(), np.frombuffer(arrays["ids"], ID).copy()
+        if np.any(keys[1:] < keys[:-1]):
+            raise ValueError("band keys out of order")
+        return cls(keys, ids)
 
 
 class Sketches:
@@ -181,7 +191,8 @@ class Sketches:
         """Keep the sketch of each of ``ids`` (rows of ``values``: their uint32 MinHash values)."""
         needed = int(ids.max()) + 1 if len(ids) else 0
         if needed > len(self.sizes):
-            capacity = max(needed, len(self.sizes) + len(self.sizes) // 4, 1024)  # growth by a quarter: appends stay cheap
+            # Growth by a quarter at least: appends stay cheap, and little memory is idle.
+            capacity = max(needed, len(self.sizes) + len(self.sizes) // 4, 1024)
             grown_values = np.zeros((capacity, self.num_perm), SKETCH)
             grown_values[: len(self.values)] = self.values
             grown_sizes = np.zeros(capacity, ID)
@@ -214,8 +225,12 @@ class Sketches:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, bytes], num_perm: int) -> Sketches:
+        """The sketches saved by :meth:`arrays`; ValueError when they do not fit ``num_perm`` or each other."""
         if not arrays.get("sizes"):
             return cls(num_perm)
+        rows = len(arrays["sizes"]) // ID.itemsize
+        if len(arrays.get("sketches", b"")) != rows * num_perm * SKETCH.itemsize:
+            raise ValueError(f"sketches do not hold {num_perm} values for each of {rows} articles")
         values = np.frombuffer(arrays["sketches"], SKETCH).reshape(-1, num_perm)
         # Copies: the loaded buffers are read-only, and put() writes in place.
         return cls(num_perm, values.copy(), np.frombuffer(arrays["sizes"], ID).copy())

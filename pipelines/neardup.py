@@ -132,11 +132,16 @@ class NearDupIndex:
         arrays, self.snapshot_seq = self.store.index_snapshot()
         if self.snapshot_is_stale():
             self.save_snapshot()
-        else:
+            return
+        try:
             self.buckets = BucketIndex.from_arrays(arrays)
             self.sketches = Sketches.from_arrays(arrays, self.settings.num_perm)
-            self.seq = self.snapshot_seq
-            self.catch_up()
+        except ValueError as exc:
+            logger.warning("Near-duplicates: the saved index in neardup_index is unusable (%s): rebuilding it", exc)
+            self.save_snapshot()
+            return
+        self.seq = self.snapshot_seq
+        self.catch_up()
 
     def catch_up(self, lock: bool = True) -> int:
         """Add the signatures written after ``self.seq`` (by other processes, or before a load); return how many.

@@ -128,7 +128,8 @@ def test_a_snapshot_is_loaded_then_caught_up(tmp_path):
     assert (later.snapshot_seq, later.seq) == (2, 3)
     assert len(later.buckets.keys) == 2 * later.banding.bands and later.buckets.recent_entries == later.banding.bands
     for key, text in BASES.items():
-        found = later.buckets.members(later.banding.buckets(later.signer.sign(edit(text, "reordered", random.Random(2)))))
+        copy = later.signer.sign(edit(text, "reordered", random.Random(2)))
+        found = later.buckets.members(later.banding.buckets(copy))
         assert found == {ids[key]}
     later.store.close()
 
@@ -199,4 +200,23 @@ def test_a_load_after_much_signing_saves_a_new_snapshot(tmp_path, monkeypatch):
     later.store.commit()
     assert later.snapshot_seq == later.seq == 3
     assert Database(path)["neardup_config"].get("index_seq")["value"] == "3"
+    later.store.close()
+
+
+def test_an_unusable_saved_index_is_rebuilt(tmp_path, caplog):
+    path = tmp_path / "news.db"
+    store = NewsStore.open(path)
+    index = NearDupIndex(store, NearDupSettings())
+    ids = store_articles(store, {key: BASES[key] for key in ("cau_rach_mieu", "mua_lu_hue")})
+    index.rebuild()
+    store.db.execute("UPDATE neardup_index SET data = substr(data, 1, 20) WHERE name = 'ids'")  # cut short
+    store.close()
+    later = NearDupIndex(NewsStore.open(path), NearDupSettings())
+    later.load()
+    later.store.commit()
+    assert "unusable (band keys and article ids differ in length): rebuilding it" in caplog.text
+    copy = later.signer.sign(edit(BASES["mua_lu_hue"], "tail_cut", random.Random(4)))
+    assert later.buckets.members(later.banding.buckets(copy)) == {ids["mua_lu_hue"]}
+    saved, _ = later.store.index_snapshot()
+    assert len(saved["ids"]) == 2 * later.banding.bands * 4  # saved again, whole
     later.store.close()
