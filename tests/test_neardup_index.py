@@ -220,3 +220,31 @@ def test_an_unusable_saved_index_is_rebuilt(tmp_path, caplog):
     saved, _ = later.store.index_snapshot()
     assert len(saved["ids"]) == 2 * later.banding.bands * 4  # saved again, whole
     later.store.close()
+
+
+def test_a_database_signed_with_bucket_rows_is_upgraded(tmp_path):
+    from pipelines import schema
+    from pipelines.vndates import utc_now
+
+    path = tmp_path / "news.db"
+    old = Database(path)
+    schema.migrations.apply(old, stop_before="m060_neardup_memory_index")  # the schema before the in-memory index
+    signer = Signer()
+    bridge = BASES["cau_rach_mieu"]
+    old["articles"].insert({"id": 1, "story_id": 1, "content_hash": content_hash(bridge), "url": "https://a.example/1",
+                            "site": "a.example", "text": bridge, "first_seen": utc_now()})
+    signature = signer.sign(bridge)
+    old["neardup_signatures"].insert({"article_id": 1, "shingles": signature.size, "signature": signature.to_blob(),
+                                      "signed": utc_now()})
+    old.execute("INSERT INTO neardup_buckets (bucket, article_id) VALUES (42, 1)")
+    old.conn.commit()
+    old.close()
+    store = NewsStore.open(path)
+    assert "neardup_buckets" not in store.db.table_names()
+    assert store.db["neardup_signatures"].get(1)["seq"] == 1
+    index = NearDupIndex(store, NearDupSettings())
+    index.load()
+    copy_text = edit(bridge, "tail_cut", random.Random(6))
+    copy = store_articles(store, {"copy": copy_text})["copy"]
+    assert index.add(copy, copy_text)[0] == 1  # joins the old article's story
+    store.close()
