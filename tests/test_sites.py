@@ -73,3 +73,20 @@ def test_parse_schedule(text, parsed):
 def test_bad_schedules(text):
     with pytest.raises(ValueError):
         parse_schedule(text)
+
+
+def test_a_url_on_a_configured_site_keeps_its_settings(tmp_path):
+    from crawler.spiders.news import NewsSpider
+
+    path = tmp_path / "sites.yml"
+    path.write_text(yaml.safe_dump({"sites": [{
+        "name": "x.vn", "home": "https://x.vn/", "feeds": ["https://x.vn/rss"], "deny": ["/video/"],
+        "delay": 3, "cleanup": ["^Xem thêm"],
+    }]}), encoding="utf-8")
+    (site,) = NewsSpider(url="https://www.x.vn/thoi-su/").select_sites(str(path))
+    assert (site.name, site.home, site.feeds, site.deny, site.delay, site.cleanup) == (
+        "x.vn", "https://www.x.vn/thoi-su/", [], ["/video/"], 3.0, ["^Xem thêm"])
+    (site,) = NewsSpider(url="https://x.vn/", delay="5").select_sites(str(path))  # -a FIELD=VALUE still wins
+    assert (site.name, site.delay, site.deny) == ("x.vn", 5.0, ["/video/"])
+    (other,) = NewsSpider(url="https://y.vn/").select_sites(str(path))  # not configured: discovery alone
+    assert (other.name, other.delay, other.deny) == ("y.vn", 1.0, [])

@@ -96,6 +96,13 @@ class NewsSpider(scrapy.Spider):
                      for k, v in self.overrides.items()}
         if self.url_arg:
             home = check_field("home", self.url_arg, where)
+            configured = next((s for s in load_sites(sites_file) if same_site(home, s.domain)), None)
+            if configured and not self.site_arg:
+                # A configured site's politeness, URL rules and cleanup still apply; the crawl
+                # starts from this URL alone, not from the site's feeds, sitemaps and categories.
+                logger.info("%s is on the configured site %s: its settings apply", home, configured.name)
+                start = {"home": home, "feeds": [], "sitemaps": [], "categories": []}
+                return [Site(**{**vars(configured), **start, **overrides})]
             name = check_field("name", self.site_arg or host(home) or "site", where)
             return [Site(name=name, home=home, **overrides)]
         sites = load_sites(sites_file)
