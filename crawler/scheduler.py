@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any
 
 from crawler.schedule_state import RunRecorder, is_failure, next_due
-from crawler.sitelock import SiteLock
+from crawler.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.sites import Site, SitesError, load_sites
 from pipelines.store import NewsStore, database_path
 
@@ -71,12 +71,10 @@ class ScheduleOptions:
     @classmethod
     def from_settings(cls, settings: Any, crawl_settings: list[str]) -> ScheduleOptions:
         """Settings: ``NEWS_DB``, ``SITES_FILE`` and the ``SCHEDULE_*`` ones."""
-        db_path = database_path(settings).resolve()
-        state_dir = settings.get("SCHEDULE_STATE_DIR") or db_path.with_name(f"{db_path.stem}-schedule")
         return cls(
-            db_path=db_path,
+            db_path=database_path(settings).resolve(),
             sites_file=Path(settings.get("SITES_FILE")).resolve(),
-            state_dir=Path(state_dir).resolve(),
+            state_dir=state_dir(settings),
             crawl_timeout=settings.getfloat("SCHEDULE_CRAWL_TIMEOUT", 3600.0),
             kill_after=settings.getfloat("SCHEDULE_KILL_AFTER", 30.0),
             max_crawls=max(1, settings.getint("SCHEDULE_MAX_CRAWLS", 2)),
@@ -211,7 +209,7 @@ class Scheduler:
                 lock.release()
 
     def lock_path(self, site: str) -> Path:
-        return self.options.state_dir / "locks" / f"{site}.lock"
+        return site_lock_path(self.options.state_dir, site)
 
     def stop_crawl(self, crawl: Crawl, reason: str) -> None:
         """Ask a crawl to stop (Scrapy's graceful shutdown); it is killed if it has not after ``kill_after``."""

@@ -5,6 +5,20 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import Any
+
+from pipelines.store import database_path
+
+
+def state_dir(settings: Any) -> Path:
+    """Where the scheduler keeps lock files and crawl logs: ``SCHEDULE_STATE_DIR``, else beside ``NEWS_DB``."""
+    db_path = database_path(settings).resolve()
+    return Path(settings.get("SCHEDULE_STATE_DIR") or db_path.with_name(f"{db_path.stem}-schedule")).resolve()
+
+
+def site_lock_path(folder: Path, site: str) -> Path:
+    """The lock file of ``site``: scheduled and hand-started crawls of it take the same one."""
+    return folder / "locks" / f"{site}.lock"
 
 
 class SiteLock:

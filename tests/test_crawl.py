@@ -256,3 +256,20 @@ def test_site_delay_and_budget_are_kept(site, tmp_path):
     gaps = [later.at - earlier.at for earlier, later in zip(hits, hits[1:])]
     # Scrapy spreads each wait over 0.5-1.5 times the delay; AutoThrottle never goes below it.
     assert min(gaps) >= 0.4 * 0.5 * 0.9, gaps
+
+
+def test_a_crawl_by_hand_skips_a_site_another_process_is_crawling(site, tmp_path):
+    from crawler.sitelock import SiteLock, site_lock_path
+
+    db = tmp_path / "news.db"
+    held = SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1"))  # as a scheduled crawl holds it
+    assert held.acquire()
+    before = len(site.log)
+    locked_out = crawl(site, db)
+    assert "Site 127.0.0.1 is being crawled by another process" in locked_out.stderr
+    assert "'news/locked_out': 1" in locked_out.stderr and len(site.log) == before  # nothing fetched
+    held.release()
+    free = crawl(site, db)
+    assert "being crawled by another process" not in free.stderr
+    assert Database(db).execute("select count(*) from articles").fetchone()[0] > 0
+    assert SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1")).acquire()  # released at the end

@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag
 
@@ -35,6 +36,7 @@ from crawler.discovery import (
 )
 from crawler.items import ArticleItem
 from crawler.middlewares import validators
+from crawler.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
 from pipelines.encoding import decode_html
@@ -51,7 +53,8 @@ class NewsSpider(scrapy.Spider):
 
     Settings: ``SITES_FILE``, ``NEWS_PATTERN_LIMIT``, ``NEWS_MIN_ARTICLE_CHARS``.
     Stats (also per site, suffixed ``/<site>``): ``news/pages``, ``news/known``,
-    ``news/too_old``, ``news/robots_skipped``, ``news/http_errors``, ``news/over_budget``.
+    ``news/too_old``, ``news/robots_skipped``, ``news/http_errors``, ``news/over_budget``,
+    ``news/locked_out`` (sites skipped: another process is crawling them).
     """
 
     name = "news"
@@ -80,6 +83,8 @@ class NewsSpider(scrapy.Spider):
         except (SitesError, ValueError) as exc:
             logger.critical("%s", exc)
             raise
+        if not crawler.settings.getint("CRAWL_RUN_ID"):  # by hand: the scheduler's crawls hold their locks
+            spider.sites = spider.lock_sites(state_dir(crawler.settings))
         # Settings are frozen after from_crawler: give each site its download slot.
         slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
         for site in spider.sites:
@@ -88,6 +93,21 @@ class NewsSpider(scrapy.Spider):
         spider.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
         spider.min_article_chars = crawler.settings.getint("NEWS_MIN_ARTICLE_CHARS", 500)
         return spider
+
+    def lock_sites(self, folder: Path) -> list[Site]:
+        """The sites no other process is crawling, each locked until this crawl ends."""
+        self.locks: list[SiteLock] = []
+        self.locked_out: list[str] = []
+        free = []
+        for site in self.sites:
+            lock = SiteLock(site_lock_path(folder, site.name))
+            if lock.acquire():
+                self.locks.append(lock)
+                free.append(site)
+            else:
+                logger.warning("Site %s is being crawled by another process (%s): skipped", site.name, lock.path)
+                self.locked_out.append(site.name)
+        return free
 
     def select_sites(self, sites_file: str) -> list[Site]:
         """The sites of this run, with the ``-a FIELD=VALUE`` overrides applied."""
@@ -137,6 +157,8 @@ class NewsSpider(scrapy.Spider):
             self._state("news_validators")[response.url] = (*found, response.status)
 
     def closed(self, reason: str) -> None:
+        for lock in getattr(self, "locks", ()):
+            lock.release()
         if reason != "finished":
             return
         store = store_for(self.crawler)
@@ -183,6 +205,8 @@ class NewsSpider(scrapy.Spider):
         return f"seen:{clean_url(url)}" in self.counters
 
     async def start(self) -> AsyncIterator[Any]:
+        if locked_out := getattr(self, "locked_out", []):
+            self.crawler.stats.set_value("news/locked_out", len(locked_out))
         for site in self.sites:
             logger.info("Crawling %s from %s", site.name, site.home)
             robots = site.home.split("/", 3)[:3]
