@@ -46,6 +46,11 @@ def _narrow(keys: np.ndarray) -> np.ndarray:
     return (keys.astype(np.uint64) >> np.uint64(32)).astype(KEY)
 
 
+def _as_keys(keys: Iterable[int]) -> np.ndarray:
+    """Band keys as a uint64 array (a row of :meth:`Banding.keys` as it is, else a list of ints)."""
+    return keys if isinstance(keys, np.ndarray) else np.fromiter((int(key) for key in keys), np.uint64)
+
+
 class BucketIndex:
     """Band keys (uint64, kept by their top 32 bits) of articles (uint32 ids).
 
@@ -66,8 +71,8 @@ class BucketIndex:
 
     def add(self, article_id: int, keys: Iterable[int]) -> None:
         """Put ``article_id`` in the bucket of each band key."""
-        for key in keys:
-            self.recent.setdefault(int(key) >> 32, []).append(article_id)
+        for key in _narrow(_as_keys(keys)).tolist():
+            self.recent.setdefault(key, []).append(article_id)
             self.recent_entries += 1
         if self.recent_entries >= max(MERGE_AT_LEAST, len(self.keys) // 8):
             self.merge()
@@ -103,7 +108,7 @@ class BucketIndex:
         several buckets with its source), and the limit keeps the candidates per
         new article from growing with the archive.
         """
-        keys = _narrow(keys if isinstance(keys, np.ndarray) else np.fromiter((int(k) for k in keys), np.uint64))
+        keys = _narrow(_as_keys(keys))
         found: set[int] = set()
         in_arrays = self._sorted_members(keys)
         for key in keys.tolist():

@@ -185,7 +185,7 @@ class NearDupIndex:
     def add(self, article_id: int, text: str) -> tuple[int, list[Match]]:
         """Sign ``article_id`` (again, when it changed), link it to its near-duplicates; return (story id, links)."""
         signature = self.signer.sign(text)
-        keys = self.banding.buckets(signature)
+        keys = self.banding.keys(signature.values[np.newaxis, :])[0]  # an array, as the index reads it
         self.catch_up()  # inside the write transaction: nobody else can sign until it commits
         candidates = self.buckets.members(keys, self.settings.bucket_limit)
         candidates.discard(article_id)
@@ -268,11 +268,9 @@ class NearDupPipeline:
         started = time.monotonic()
         self.index.load()
         store.commit()
-        logger.info(
-            "Near-duplicates: index of %d signed articles loaded in %.2f s",
-            store.signed_count(), time.monotonic() - started,
-        )
-        unsigned = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] - store.signed_count()
+        signed = store.signed_count()
+        logger.info("Near-duplicates: index of %d signed articles loaded in %.2f s", signed, time.monotonic() - started)
+        unsigned = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] - signed
         if unsigned > 0:
             logger.info("Near-duplicates: signing %d stored articles that have no signature yet", unsigned)
             caught_up = self.index.sign_unsigned(progress_logger(unsigned), commit_every=CATCH_UP_BATCH)

@@ -66,6 +66,9 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.site_arg, self.url_arg, self.since_arg = site, url, since
         self.sites: list[Site] = []
+        # Set by lock_sites in a crawl started by hand: the locks held, the sites skipped.
+        self.locks: list[SiteLock] = []
+        self.locked_out: list[str] = []
 
     @classmethod
     def check_arguments(cls, settings: Any, **spider_args: Any) -> None:
@@ -96,8 +99,6 @@ class NewsSpider(scrapy.Spider):
 
     def lock_sites(self, folder: Path) -> list[Site]:
         """The sites no other process is crawling, each locked until this crawl ends."""
-        self.locks: list[SiteLock] = []
-        self.locked_out: list[str] = []
         free = []
         for site in self.sites:
             lock = SiteLock(site_lock_path(folder, site.name))
@@ -157,7 +158,7 @@ class NewsSpider(scrapy.Spider):
             self._state("news_validators")[response.url] = (*found, response.status)
 
     def closed(self, reason: str) -> None:
-        for lock in getattr(self, "locks", ()):
+        for lock in self.locks:
             lock.release()
         if reason != "finished":
             return
@@ -205,8 +206,8 @@ class NewsSpider(scrapy.Spider):
         return f"seen:{clean_url(url)}" in self.counters
 
     async def start(self) -> AsyncIterator[Any]:
-        if locked_out := getattr(self, "locked_out", []):
-            self.crawler.stats.set_value("news/locked_out", len(locked_out))
+        if self.locked_out:
+            self.crawler.stats.set_value("news/locked_out", len(self.locked_out))
         for site in self.sites:
             logger.info("Crawling %s from %s", site.name, site.home)
             robots = site.home.split("/", 3)[:3]
