@@ -1,7 +1,7 @@
 """Benchmark of the extract stage (run by `make bench`).
 
 Prints, per page and in total, the time our extraction takes
-(:func:`pipelines.extraction.extract_article`: trafilatura plus the Vietnamese
+(:func:`pipelines.vietnamese.extract.extract_article`: trafilatura plus the Vietnamese
 layer) as a ratio of trafilatura's ``bare_extraction`` alone, measured in the
 same run on the same pages; then the throughput of the worker pool
 (:class:`pipelines.extract_pool.ExtractPool`, ``EXTRACT_WORKERS`` processes)
@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 from trafilatura.settings import use_config  # noqa: E402
 
-from pipelines.encoding import decode_html  # noqa: E402
+from pipelines.vietnamese.encoding import decode_html  # noqa: E402
 from pipelines.extract_pool import ExtractPool  # noqa: E402
-from pipelines.extraction import extract_article  # noqa: E402
+from pipelines.vietnamese.extract import extract_article  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 REAL_PAGES = [

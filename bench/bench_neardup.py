@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from bench.neardup_eval import build_set, evaluate, report
 from bench.neardup_texts import BASES
 from crawler.items import ArticleItem
-from pipelines.minhash import Thresholds
-from pipelines.neardup import NearDupSettings
+from pipelines.neardup.minhash import Thresholds
+from pipelines.neardup.index import NearDupSettings
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULTS = NearDupSettings()
@@ -113,7 +113,7 @@ def synthetic_texts(start: int, count: int, words: int = 300) -> list[str]:
 
 
 def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int]]:
-    from pipelines.minhash import Signer
+    from pipelines.neardup.minhash import Signer
 
     signer = Signer(DEFAULTS.num_perm, DEFAULTS.shingle_size)
     out = []
@@ -179,7 +179,7 @@ def memory_lsh_load_seconds(store) -> float:
     """How long datasketch's in-memory MinHashLSH takes to index every stored signature."""
     from datasketch import MinHashLSH
 
-    from pipelines.minhash import Signature
+    from pipelines.neardup.minhash import Signature
 
     started = time.perf_counter()
     lsh = MinHashLSH(threshold=DEFAULTS.candidate_threshold, num_perm=DEFAULTS.num_perm)
@@ -194,7 +194,7 @@ def open_stage(path: Path):
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
-    from pipelines.neardup import NearDupPipeline
+    from pipelines.neardup.index import NearDupPipeline
 
     # Commits only where the benchmark makes them, so that their cost is measured apart.
     crawler = get_crawler(Spider, {"NEWS_DB": str(path), "LOG_LEVEL": "WARNING", "STORE_BATCH_SIZE": 10**6,

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.neardup_texts import BASES, BOILERPLATE, FILLERS, LEADS, SAME_TOPIC, SYNONYMS
-from pipelines.bucket_index import BucketIndex
-from pipelines.minhash import Banding, Signer, Thresholds, find_matches
+from pipelines.neardup.bucket_index import BucketIndex
+from pipelines.neardup.minhash import Banding, Signer, Thresholds, find_matches
 from pipelines.normalize import normalize_text
 
 ROOT = Path(__file__).resolve().parent.parent

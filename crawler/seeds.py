@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 
 from crawler.items import ArticleItem
 from crawler.urls import host
-from pipelines.encoding import decode_html
+from pipelines.vietnamese.encoding import decode_html
 
 
 class SeedError(ValueError):

@@ -53,7 +53,7 @@ ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 400,
     "pipelines.dedupe.DedupePipeline": 500,
     "pipelines.store.StorePipeline": 800,
-    "pipelines.neardup.NearDupPipeline": 850,
+    "pipelines.neardup.index.NearDupPipeline": 850,
 }
 
 # --- Runs ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from trafilatura.settings import use_config
 
 from pipelines.extract_pool import ExtractionTimeout, ExtractPool, WorkerFailed
-from pipelines.extraction import extract_article
+from pipelines.vietnamese.extract import extract_article
 from pipelines.store import report_failure
 
 if TYPE_CHECKING:

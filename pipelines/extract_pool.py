@@ -39,7 +39,7 @@ class WorkerFailed(Exception):
 
 def _serve(conn: Connection) -> None:
     """The worker's loop: (html, url) in, ("ok", fields) or ("error", reason) out; None stops it."""
-    from pipelines.extraction import extract_article  # light: no Scrapy, no database
+    from pipelines.vietnamese.extract import extract_article  # light: no Scrapy, no database
 
     # Ctrl-C reaches the whole process group: the engine decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -126,7 +126,7 @@ class ExtractPool:
         return self.threads
 
     def run(self, html: str, url: str) -> dict[str, Any] | None:
-        """Extract one page in a worker (blocking); see :func:`pipelines.extraction.extract_article`."""
+        """Extract one page in a worker (blocking); see :func:`pipelines.vietnamese.extract.extract_article`."""
         self._start()
         worker = self.idle.get()
         try:

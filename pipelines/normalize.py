@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipelines.vietnamese import (
+from pipelines.vietnamese.text import (
     clean_line,
     detect_language,
     drop_source_lines,

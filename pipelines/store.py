@@ -24,10 +24,10 @@ from scrapy.exceptions import NotConfigured
 from sqlite_utils import Database
 from twisted.internet.task import LoopingCall
 
-from pipelines import schema
-from pipelines.neardup_store import NearDupStore
-from pipelines.vietnamese import fold
-from pipelines.vndates import utc_now
+from pipelines.db import schema
+from pipelines.db.neardup import NearDupStore
+from pipelines.vietnamese.text import fold
+from pipelines.vietnamese.dates import utc_now
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -259,7 +259,7 @@ def test_site_delay_and_budget_are_kept(site, tmp_path):
 
 
 def test_a_crawl_by_hand_skips_a_site_another_process_is_crawling(site, tmp_path):
-    from crawler.sitelock import SiteLock, site_lock_path
+    from crawler.schedule.sitelock import SiteLock, site_lock_path
 
     db = tmp_path / "news.db"
     held = SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1"))  # as a scheduled crawl holds it

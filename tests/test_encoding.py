@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from pipelines.encoding import decode_html, declared_encoding
-from pipelines.extraction import extract_article
+from pipelines.vietnamese.encoding import decode_html, declared_encoding
+from pipelines.vietnamese.extract import extract_article
 
 TEXT = "Thứ Bảy, 07/03/2026: Quân đội nhân dân Việt Nam, Đảng ủy Tổng cục Kỹ thuật, Trường Sơn, Phước Long"
 TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from trafilatura.settings import use_config
 
-from pipelines.extraction import extract_article
+from pipelines.vietnamese.extract import extract_article
 from pipelines.normalize import normalize_text
-from pipelines.vnmeta import person_names, strip_site_suffix
+from pipelines.vietnamese.metadata import person_names, strip_site_suffix
 
 PAGES = Path(__file__).parent / "pages"
 CONFIG = use_config()

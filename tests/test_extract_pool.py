@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from pipelines.extract_pool import ExtractionTimeout, ExtractPool, WorkerFailed
-from pipelines.extraction import extract_article
+from pipelines.vietnamese.extract import extract_article
 from pipelines.store import ARTICLE_COLUMNS
 from tests.conftest import run_scrapy
 

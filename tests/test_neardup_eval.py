@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from bench.neardup_eval import EDIT_KINDS, SAME_TOPIC_KIND, build_set, evaluate
-from pipelines.minhash import Thresholds
-from pipelines.neardup import NearDupSettings
+from pipelines.neardup.minhash import Thresholds
+from pipelines.neardup.index import NearDupSettings
 
 # Recall floor per edit kind, with the default settings.
 RECALL_FLOORS = {

@@ -10,10 +10,10 @@ from sqlite_utils import Database
 from bench.neardup_eval import EDIT_KINDS, edit
 from bench.neardup_texts import BASES, SAME_TOPIC
 from crawler.items import ArticleItem
-from pipelines.bucket_index import BucketIndex, Sketches
+from pipelines.neardup.bucket_index import BucketIndex, Sketches
 from pipelines.dedupe import content_hash
-from pipelines.minhash import Signer, Thresholds, judge
-from pipelines.neardup import NearDupIndex, NearDupSettings
+from pipelines.neardup.minhash import Signer, Thresholds, judge
+from pipelines.neardup.index import NearDupIndex, NearDupSettings
 from pipelines.store import NewsStore
 
 
@@ -223,8 +223,8 @@ def test_an_unusable_saved_index_is_rebuilt(tmp_path, caplog):
 
 
 def test_a_database_signed_with_bucket_rows_is_upgraded(tmp_path):
-    from pipelines import schema
-    from pipelines.vndates import utc_now
+    from pipelines.db import schema
+    from pipelines.vietnamese.dates import utc_now
 
     path = tmp_path / "news.db"
     old = Database(path)

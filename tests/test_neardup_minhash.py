@@ -7,9 +7,9 @@ import pytest
 
 from bench.neardup_eval import excerpt
 from bench.neardup_texts import BASES, SAME_TOPIC
-from pipelines.bucket_index import BucketIndex
-from pipelines.minhash import Banding, Signature, Signer, Thresholds, containment, judge, shingles
-from pipelines.neardup import NearDupConfigError, NearDupSettings
+from pipelines.neardup.bucket_index import BucketIndex
+from pipelines.neardup.minhash import Banding, Signature, Signer, Thresholds, containment, judge, shingles
+from pipelines.neardup.index import NearDupConfigError, NearDupSettings
 
 
 def test_shingles_are_lowercased_syllables_without_punctuation():
@@ -73,7 +73,7 @@ def test_catching_up_commits_in_batches(tmp_path):
 
     from crawler.items import ArticleItem
     from pipelines.dedupe import content_hash
-    from pipelines.neardup import NearDupIndex
+    from pipelines.neardup.index import NearDupIndex
     from pipelines.store import NewsStore
 
     store = NewsStore.open(tmp_path / "news.db")

@@ -10,7 +10,7 @@ from scrapy.utils.test import get_crawler
 from bench.neardup_texts import BASES
 from crawler.items import ArticleItem
 from pipelines.dedupe import content_hash
-from pipelines.neardup import NearDupPipeline
+from pipelines.neardup.index import NearDupPipeline
 from pipelines.store import StorePipeline
 
 

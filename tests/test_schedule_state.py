@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from croniter import croniter
 
-from crawler.schedule_state import RunRecorder, is_failure, is_success, next_due
-from crawler.scheduler import ScheduleOptions, Scheduler
-from crawler.sitelock import SiteLock
+from crawler.schedule.state import RunRecorder, is_failure, is_success, next_due
+from crawler.schedule.scheduler import ScheduleOptions, Scheduler
+from crawler.schedule.sitelock import SiteLock
 from crawler.sites import Site
 from pipelines.store import NewsStore
 from tests.conftest import ROOT

@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from pipelines.vietnamese import (
+from pipelines.vietnamese.text import (
     BOILERPLATE_RULES,
     detect_language,
     extract_byline,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.vndates import parse_datetime
+from pipelines.vietnamese.dates import parse_datetime
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import time
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import NotConfigured, UsageError
 
-from pipelines.neardup import CATCH_UP_BATCH, NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
+from pipelines.neardup.index import CATCH_UP_BATCH, NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.store import NewsStore, database_path
 
 logger = logging.getLogger(__name__)

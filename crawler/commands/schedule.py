@@ -9,7 +9,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.log import configure_logging
 
-from crawler.scheduler import ScheduleOptions, Scheduler
+from crawler.schedule.scheduler import ScheduleOptions, Scheduler
 from crawler.sites import SitesError, load_sites
 
 

@@ -36,10 +36,10 @@ from crawler.discovery import (
 )
 from crawler.items import ArticleItem
 from crawler.middlewares import validators
-from crawler.sitelock import SiteLock, site_lock_path, state_dir
+from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
-from pipelines.encoding import decode_html
+from pipelines.vietnamese.encoding import decode_html
 from pipelines.store import inc_stat, report_failure, store_for
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Vietnamese search for Datasette: SQL functions for ranking and highlighted snippets.
 
 The index (``articles_fts``) matches with or without diacritics, ``d`` for ``đ``
-included (see ``pipelines.schema``). What FTS5 cannot tell is which matches have
+included (see ``pipelines.db.schema``). What FTS5 cannot tell is which matches have
 the very accents typed, so two SQL functions fill the gap:
 
 - ``vn_exact_score(document, query)``: how well the document matches the query
@@ -23,7 +23,7 @@ from functools import lru_cache
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from pipelines.vietnamese import fold
+from pipelines.vietnamese.text import fold
 
 MARK_START, MARK_END = "\x02", "\x03"
 SNIPPET_WORDS = 32

@@ -13,9 +13,9 @@ import trafilatura
 from trafilatura.settings import use_config
 from trafilatura.utils import load_html
 
-from pipelines.vnbody import clean_body, focus_body
-from pipelines.vndates import parse_datetime
-from pipelines.vnmeta import page_metadata, person_names, strip_site_suffix
+from pipelines.vietnamese.body import clean_body, focus_body
+from pipelines.vietnamese.dates import parse_datetime
+from pipelines.vietnamese.metadata import page_metadata, person_names, strip_site_suffix
 
 if TYPE_CHECKING:
     from configparser import ConfigParser
@@ -42,8 +42,8 @@ def _trafilatura_fields(document: Any) -> dict[str, Any]:
 def extract_article(html: str, url: str, config: ConfigParser | None = None) -> dict[str, Any] | None:
     """The article text and metadata of one page, as item fields, or None when it has no text.
 
-    Our layer reads the metadata from the intact page (:func:`pipelines.vnmeta.page_metadata`)
-    and narrows the page to its body (:func:`pipelines.vnbody.focus_body`); then trafilatura's
+    Our layer reads the metadata from the intact page (:func:`pipelines.vietnamese.metadata.page_metadata`)
+    and narrows the page to its body (:func:`pipelines.vietnamese.body.focus_body`); then trafilatura's
     ``bare_extraction`` runs once, with metadata, and fills what our layer did not find.
     """
     tree = load_html(unicodedata.normalize("NFC", html))

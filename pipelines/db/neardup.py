@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipelines.minhash import Match, Signature
-from pipelines.vndates import utc_now
+from pipelines.neardup.minhash import Match, Signature
+from pipelines.vietnamese.dates import utc_now
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

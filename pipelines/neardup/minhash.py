@@ -115,7 +115,7 @@ class Banding:
     The number of bands and rows come from datasketch's :class:`MinHashLSH`
     optimizer for ``threshold`` (the Jaccard similarity a pair must reach to be
     likely to share a bucket). The buckets themselves live in our own compact
-    index (:mod:`pipelines.bucket_index`), not in datasketch's dicts of Python
+    index (:mod:`pipelines.neardup.bucket_index`), not in datasketch's dicts of Python
     objects, which take seconds and hundreds of megabytes to load at 100,000
     articles (see ``bench/bench_neardup.py``).
     """

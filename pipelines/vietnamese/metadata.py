@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from pipelines.vietnamese import PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
-from pipelines.vndates import has_time, parse_datetime
+from pipelines.vietnamese.text import PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
+from pipelines.vietnamese.dates import has_time, parse_datetime
 
 __all__ = ["page_metadata", "person_names", "strip_site_suffix"]
 

@@ -6,7 +6,7 @@ other crawls) down. Each crawl holds an OS lock on its site's lock file, so two
 crawls of one site never overlap, even across schedulers, and a killed process
 never leaves the lock stuck: the kernel drops it with the last open copy of the
 file. When a site is due comes from ``crawl_runs`` (see
-:mod:`crawler.schedule_state`), never from memory.
+:mod:`crawler.schedule.state`), never from memory.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from crawler.schedule_state import RunRecorder, is_failure, next_due
-from crawler.sitelock import SiteLock, site_lock_path, state_dir
+from crawler.schedule.state import RunRecorder, is_failure, next_due
+from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.sites import Site, SitesError, load_sites
 from pipelines.store import NewsStore, database_path
 

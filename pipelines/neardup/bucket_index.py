@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from pipelines.minhash import Signature, Thresholds, containment
+from pipelines.neardup.minhash import Signature, Thresholds, containment
 
 # Band keys are kept by their top 32 bits: half the memory and cache misses of the
 # full 64. Two keys that share them make a candidate too many, which the sketches

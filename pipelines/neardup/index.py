@@ -1,8 +1,8 @@
 """Near-duplicate detection: link republished, edited and reworded copies into stories.
 
 Runs after the store (it needs the article id). Each new or changed article is
-signed (MinHash of its syllable shingles, :mod:`pipelines.minhash`), its LSH
-buckets are looked up in an in-memory index (:mod:`pipelines.bucket_index`),
+signed (MinHash of its syllable shingles, :mod:`pipelines.neardup.minhash`), its LSH
+buckets are looked up in an in-memory index (:mod:`pipelines.neardup.bucket_index`),
 and each candidate sharing a bucket is judged on estimated Jaccard and
 containment. Links go to ``near_duplicates`` and the article joins the story
 (``articles.story_id``) of what it links to. The work per article is a few
@@ -21,8 +21,8 @@ import numpy as np
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from pipelines.bucket_index import BucketIndex, Sketches
-from pipelines.minhash import Banding, Match, Signer, Thresholds, find_matches
+from pipelines.neardup.bucket_index import BucketIndex, Sketches
+from pipelines.neardup.minhash import Banding, Match, Signer, Thresholds, find_matches
 from pipelines.store import NewsStore, store_for
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ removes related-article boxes, "Tin liên quan" blocks and caption toolbars
 text. After it, :func:`clean_body` drops what is left of the page around the
 text: the headline and lead repeated, the byline already taken as the author.
 (Trailing source lines of other outlets go in the normalize stage, with the
-other text rules: :func:`pipelines.vietnamese.drop_source_lines`.)
+other text rules: :func:`pipelines.vietnamese.text.drop_source_lines`.)
 
 Selectors and patterns are data: a new site's markup is one more line.
 """
@@ -17,8 +17,8 @@ from __future__ import annotations
 from lxml import etree
 from lxml.html import HtmlElement
 
-from pipelines.vietnamese import clean_line, fold
-from pipelines.vnmeta import has_class as _class
+from pipelines.vietnamese.text import clean_line, fold
+from pipelines.vietnamese.metadata import has_class as _class
 
 __all__ = ["BODY_XPATHS", "PRUNE_XPATHS", "clean_body", "focus_body"]
 
