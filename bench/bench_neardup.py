@@ -84,7 +84,7 @@ def pages() -> list[tuple[str, str]]:
 def extraction_ms_per_page() -> tuple[float, int]:
     from trafilatura.settings import use_config
 
-    from pipelines.extract import extract_article
+    from pipelines.vietnamese.extract import extract_article
 
     config = use_config()
     found = pages()
@@ -127,10 +127,10 @@ def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int]]:
 def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
     """Add synthetic articles with their signatures until ``target`` are stored.
 
-    A bulk load for the benchmark (the stage itself is timed through the pipeline):
+    A bulk load for the benchmark (the stage itself is timed through the index):
     rows with sqlite-utils' insert_all; the bucket index is built when a crawl opens.
     """
-    from pipelines.store import utc_now
+    from pipelines.vietnamese.dates import utc_now
 
     have = store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
     chunks = [(n, min(5000, target - n)) for n in range(have, target, 5000)]
@@ -141,7 +141,7 @@ def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
              "site": "synthetic.example", "text": text, "word_count": len(text.split()), "first_seen": utc_now()}
             for i, (text, _, _) in zip(ids, batch)
         ]
-        store._write()
+        store.begin()
         store.db["articles"].insert_all(rows)
         store.db["neardup_signatures"].insert_all(
             {"article_id": i, "shingles": size, "signature": blob, "signed": utc_now(), "seq": i}
@@ -190,24 +190,23 @@ def memory_lsh_load_seconds(store) -> float:
 
 
 def open_stage(path: Path):
-    """The stage as a crawl opens it (database, settings, index); return it and the seconds it took."""
-    from scrapy import Spider
-    from scrapy.utils.test import get_crawler
-
-    from pipelines.neardup.index import NearDupPipeline
+    """The near-duplicate index as the writer opens it (database, settings, index); return it and the seconds."""
+    from pipelines.db.store import NewsStore
+    from pipelines.neardup.index import NearDupIndex
 
     # Commits only where the benchmark makes them, so that their cost is measured apart.
-    crawler = get_crawler(Spider, {"NEWS_DB": str(path), "LOG_LEVEL": "WARNING", "STORE_BATCH_SIZE": 10**6,
-                                   "STORE_COMMIT_SECONDS": 10**6})
     started = time.perf_counter()
-    pipeline = NearDupPipeline.from_crawler(crawler)
-    pipeline.open_spider()
-    return pipeline, time.perf_counter() - started
+    store = NewsStore.open(path, batch_size=10**6, commit_seconds=10**6)
+    index = NearDupIndex(store, DEFAULTS)
+    index.check_config()
+    index.load()
+    store.commit()
+    return index, time.perf_counter() - started
 
 
 def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
     """Time the stage on databases of each size, interleaved so that load on the machine hits all alike."""
-    from pipelines.store import NewsStore
+    from pipelines.db.store import NewsStore
 
     print(f"== Near-duplicate stage per new article ({probes} per size, a fifth edited copies of stored ones)")
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(2) as pool:
@@ -224,13 +223,13 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
         runs = [(f"{size:,}", size, Path(folder) / f"{size}.db") for size in sizes]
         runs.append((f"{sizes[0]:,} again", sizes[0], Path(folder) / "again.db"))
         shutil.copy(runs[0][2], runs[-1][2])
-        pipelines, built, loaded = {}, {}, {}
+        indexes, built, loaded = {}, {}, {}
         for label, _, path in runs:
             # The first crawl builds the index from the signatures and saves it; the next ones load it.
             first, built[label] = open_stage(path)
-            first.close_spider()
-            first.index.store.close()
-            pipelines[label], loaded[label] = open_stage(path)
+            first.save_snapshot_if_stale()
+            first.store.close()
+            indexes[label], loaded[label] = open_stage(path)
         times: dict[str, list[float]] = {label: [] for label, _, _ in runs}
         commits: dict[str, float] = {label: 0.0 for label, _, _ in runs}
         candidates: dict[str, list[int]] = {label: [] for label, _, _ in runs}
@@ -238,15 +237,14 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
         rounds = 5
         for round_ in range(rounds):
             for label, size, _ in runs:
-                pipeline = pipelines[label]
-                index = pipeline.index
+                index = indexes[label]
                 for item, source in probe_items(size, probes // rounds, round_, index.store):
                     item.article_id = index.store.add_article(item)  # the store's work, not timed
                     # The LSH candidates it will be judged against: what could grow with the archive.
                     keys = index.banding.buckets(index.signer.sign(item.text))
                     candidates[label].append(len(index.buckets.members(keys, index.settings.bucket_limit)))
                     begin = time.perf_counter()
-                    pipeline.process_item(item)
+                    index.add(item.article_id, item.text)  # sign (a worker's part in a crawl), look up, link
                     times[label].append(time.perf_counter() - begin)
                     if source:
                         copies[label].append(bool(index.store.db.execute(
@@ -260,7 +258,7 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
         first_ms = statistics.median(times[runs[0][0]]) * 1000
         for label, _, _ in runs:
             ms = statistics.median(times[label]) * 1000
-            index = pipelines[label].index
+            index = indexes[label]
             megabytes = sum(array.nbytes for array in (index.buckets.keys, index.buckets.ids,
                                                        index.sketches.values, index.sketches.sizes)) / 1e6
             print(f"{label:>13}{ms:>12.3f}{ms / first_ms:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
@@ -274,11 +272,11 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
               "first start-up, index built from the signatures and saved; load s: later start-ups; "
               f"'{runs[-1][0]}': a copy of the smallest database, run alike, for the noise of the measure")
         middle = runs[len(sizes) // 2][0]
-        datasketch = memory_lsh_load_seconds(pipelines[middle].index.store)
+        datasketch = memory_lsh_load_seconds(indexes[middle].store)
         print(f"-- datasketch's in-memory MinHashLSH needs {datasketch:.1f} s to load the {middle} signatures: "
               f"{datasketch / max(loaded[middle], 1e-6):.0f}x our start-up at that size")
-        for pipeline in pipelines.values():
-            pipeline.index.store.close()
+        for index in indexes.values():
+            index.store.close()
 
 
 def main() -> None:

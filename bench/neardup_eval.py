@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.neardup_texts import BASES, BOILERPLATE, FILLERS, LEADS, SAME_TOPIC, SYNONYMS
 from pipelines.neardup.bucket_index import BucketIndex
 from pipelines.neardup.minhash import Banding, Signer, Thresholds, find_matches
-from pipelines.normalize import normalize_text
+from pipelines.vietnamese.normalize import normalize_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -1,27 +1,23 @@
 """Find article URLs: sitemaps, RSS/Atom feeds and pages, with the dates they announce.
 
-Pure functions over bytes and Scrapy responses; the spider decides what to fetch.
+Pure functions over bytes; the spider decides what to fetch. What a page says
+about itself (its kind, canonical URL, links) is read in the workers:
+:mod:`pipelines.pageinfo`.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 import lxml.etree
-from scrapy.http import Response, TextResponse
 
 __all__ = [
     "Entry",
-    "canonical_url",
-    "feed_links",
     "is_feed",
-    "page_kind",
     "parse_date",
     "parse_feed",
     "parse_since",
@@ -29,10 +25,6 @@ __all__ = [
 ]
 
 VIETNAM = timezone(timedelta(hours=7))
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml")
-ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "blogposting",
-                 "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "liveblogposting"}
-LISTING_TYPES = {"website", "collectionpage", "webpage", "itemlist", "searchresultspage"}
 
 
 @dataclass(frozen=True)
@@ -142,61 +134,3 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
 def is_feed(body: bytes) -> bool:
     head = body[:512].lower()
     return b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
-
-
-def feed_links(response: TextResponse) -> list[str]:
-    """Feeds announced by ``<link rel="alternate" type="application/rss+xml">`` in a page."""
-    links = []
-    for link in response.css('link[rel~="alternate"]'):
-        if (link.attrib.get("type") or "").lower() in FEED_TYPES and link.attrib.get("href"):
-            links.append(response.urljoin(link.attrib["href"]))
-    return links
-
-
-def canonical_url(response: TextResponse) -> str | None:
-    """The page's own idea of its URL: ``<link rel="canonical">``, else ``og:url``."""
-    href = response.css('link[rel="canonical"]::attr(href)').get() or response.css(
-        'meta[property="og:url"]::attr(content)'
-    ).get()
-    return response.urljoin(href.strip()) if href and href.strip() else None
-
-
-def _json_ld_types(response: TextResponse) -> Iterator[str]:
-    for script in response.css('script[type="application/ld+json"]::text').getall():
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                kinds = node.get("@type")
-                for kind in kinds if isinstance(kinds, list) else [kinds]:
-                    if isinstance(kind, str):
-                        yield kind.lower()
-                stack.extend(node.get("@graph") or [])
-
-
-def page_kind(response: Response, url_says_article: bool, min_chars: int = 500) -> str:
-    """``"article"``, ``"listing"`` or ``"other"`` (not HTML).
-
-    The page's own type wins (``og:type``, JSON-LD ``NewsArticle``); without
-    one, a page is an article when its URL looks like one and it has at least
-    ``min_chars`` characters of paragraph text.
-    """
-    if not isinstance(response, TextResponse) or b"html" not in (response.headers.get("Content-Type") or b"html"):
-        return "other"
-    og_type = (response.css('meta[property="og:type"]::attr(content)').get() or "").strip().lower()
-    types = set(_json_ld_types(response))
-    if og_type == "article" or types & ARTICLE_TYPES:
-        return "article"
-    if og_type in LISTING_TYPES or types & LISTING_TYPES:
-        return "listing"
-    if url_says_article:
-        paragraphs = " ".join(response.css("p ::text").getall())
-        if len(" ".join(paragraphs.split())) >= min_chars:
-            return "article"
-    return "listing"

@@ -1,4 +1,4 @@
-"""The item every source produces and every pipeline stage passes on."""
+"""The item every source produces and the writer stores: a finished record."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ArticleItem:
-    """One article on its way to the database.
+    """One article on its way to the database, as the per-page function finished it
+    (:func:`pipelines.page.process_page`, :func:`~pipelines.page.process_text`).
 
-    A source fills ``url`` and either ``html`` (a fetched or saved page, to be
-    extracted) or ``text`` (already extracted, as in a text seed). The stages
-    fill the rest; the names of the stored fields are the columns of
-    ``articles``.
+    The names of the stored fields are the columns of ``articles``; the rest are
+    for the writer: the search row's folded text, the near-duplicate signature,
+    the gzipped page.
     """
 
     url: str
     via: str = "crawl"  # how the URL came: "crawl", "seed", "page" or "reextract"
     site: str | None = None
-    html: str | None = None
     text: str | None = None
     title: str | None = None
     author: str | None = None
@@ -33,7 +32,15 @@ class ArticleItem:
     content_hash: str | None = None
     # URLs that led to this article besides ``url`` (redirects, tracking forms).
     aliases: list[str] = field(default_factory=list)
-    # Set by the store: the row id of the stored (or existing) article.
+    # For the search row: title and text folded (no diacritics, đ as d).
+    title_folded: str | None = None
+    text_folded: str | None = None
+    # The near-duplicate signature (uint32 MinHash values), its shingle count and LSH band keys (uint64).
+    signature: bytes | None = None
+    shingles: int | None = None
+    band_keys: bytes | None = None
+    # The page the article was extracted from, gzipped, for `scrapy reextract` (None for text seeds).
+    page_gz: bytes | None = None
+    # Set by the writer: the row id of the stored (or existing) article, and of its story.
     article_id: int | None = None
-    # Set by the near-duplicate stage: the id of the first stored article of its story.
     story_id: int | None = None

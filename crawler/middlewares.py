@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 
-from pipelines.store import store_for
+from pipelines.db.store import ArchiveReader, database_path
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -38,17 +38,27 @@ class ConditionalGetMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.archive: ArchiveReader | None = None  # read-only, opened on first use; the writer writes
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
         if not crawler.settings.getbool("CONDITIONAL_ENABLED", True):
             raise NotConfigured("CONDITIONAL_ENABLED is off")
-        return cls(crawler)
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.close, signal=signals.spider_closed)
+        return middleware
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get("conditional"):
             return
-        state = store_for(self.crawler).fetch_state(request.url)
+        if self.archive is None:
+            self.archive = ArchiveReader.open_readonly(database_path(self.crawler.settings))
+        state = self.archive.fetch_state(request.url)
         if not state:
             return
         if state["etag"]:
@@ -123,6 +133,9 @@ class BackoffMiddleware:
         slot = downloader.slots.get(downloader.get_slot_key(request))
         if slot is not None:
             slot.delay = max(slot.delay, wait)
+            # Retry-After is the least the server asked for: Scrapy's randomized delay
+            # (0.5x to 1.5x) would send the retry too early half of the time.
+            slot.randomize_delay = False
         logger.info("HTTP %s from %s: waiting %.1fs before trying again", response.status, request.url, wait)
         self.crawler.stats.inc_value("backoff/retried")
         retry = request.replace(dont_filter=True)

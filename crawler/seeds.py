@@ -6,8 +6,12 @@ headline (one short line with no final full stop, followed by a blank line);
 then the paragraphs.
 
 A saved page (``.html``, ``.htm``, optionally gzipped as ``.html.gz``) goes
-through the extract stage like a fetched one, under the URL it states
+through the per-page function like a fetched one, under the URL it states
 (``<link rel="canonical">``, else ``og:url``) or the one given with ``--url``.
+
+Reading a seed does no parsing of HTML: a text seed becomes the fields of an
+extracted article (:class:`TextSeed`), a saved page the bytes of a fetched one
+(:class:`~pipelines.page.Fetched`); the workers do the rest.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from lxml import html as lxml_html
+from typing import Any, Union
 
-from crawler.items import ArticleItem
 from crawler.urls import host
-from pipelines.vietnamese.encoding import decode_html
+from pipelines.page import Fetched
+
+# A text seed: the fields of an extracted article (url, via, site, text, title, author, published).
+TextSeed = dict[str, Any]
+Seed = Union[TextSeed, Fetched]
 
 
 class SeedError(ValueError):
@@ -65,7 +72,7 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def parse_text_seed(text: str, name: str) -> ArticleItem:
+def parse_text_seed(text: str, name: str) -> TextSeed:
     """Split a text seed into headers, headline and body (see the module docstring)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     headers: dict[str, str] = {}
@@ -91,44 +98,20 @@ def parse_text_seed(text: str, name: str) -> ArticleItem:
         raise SeedError("no body text")
     url = headers.get("url") or f"seed:{name}"
     site = headers.get("site") or site_of(url)
-    return ArticleItem(
-        url=url,
-        via="seed",
-        site=site,
-        text=body,
-        title=title,
-        author=headers.get("author"),
-        published=headers.get("published"),
-    )
+    return {"url": url, "via": "seed", "site": site, "text": body, "title": title,
+            "author": headers.get("author"), "published": headers.get("published")}
 
 
-def read_text_seed(path: Path, max_bytes: int, url: str | None = None) -> ArticleItem:
-    item = parse_text_seed(decode_text(read_bytes(path, max_bytes)), path.name)
+def read_text_seed(path: Path, max_bytes: int, url: str | None = None) -> TextSeed:
+    seed = parse_text_seed(decode_text(read_bytes(path, max_bytes)), path.name)
     if url:
-        item.url, item.site = url, site_of(url)
-    return item
+        seed.update(url=url, site=site_of(url))
+    return seed
 
 
 def site_of(url: str) -> str | None:
     """The site name of a URL: its host without ``www.`` (as in the sites file)."""
     return host(url) or None
-
-
-def page_url(html: str) -> str | None:
-    """The absolute URL a page gives for itself: ``<link rel="canonical">``, else ``og:url``."""
-    try:
-        tree = lxml_html.fromstring(html)
-    except (ValueError, lxml_html.etree.ParserError):
-        return None
-    candidates = tree.xpath(
-        "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
-        " | //meta[@property='og:url' or @name='og:url']/@content"
-    )
-    for candidate in candidates:
-        candidate = candidate.strip()
-        if candidate.startswith(("http://", "https://")):
-            return candidate
-    return None
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
@@ -142,26 +125,23 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
     return page
 
 
-def read_saved_page(path: Path, max_bytes: int, url: str | None = None) -> ArticleItem:
-    """A saved HTML page (``.html``, ``.htm``, ``.html.gz``) as an item for the extract stage."""
+def read_saved_page(path: Path, max_bytes: int, url: str | None = None) -> Fetched:
+    """A saved HTML page (``.html``, ``.htm``, ``.html.gz``) as a fetched page, always an article.
+
+    Its URL is ``url`` when given, else the one the page states (found by the worker).
+    """
     data = read_bytes(path, max_bytes)
     if path.name.lower().endswith(".gz"):
         data = _gunzip(data, max_bytes)
     if b"\x00" in data[:4096]:
         raise SeedError("binary file (contains NUL bytes), not an HTML page")
-    html = decode_html(data)
-    if "<" not in html:
+    if b"<" not in data:
         raise SeedError("not an HTML page (no markup)")
-    url = url or page_url(html)
-    if not url:
-        raise SeedError(
-            'no URL: the page has no <link rel="canonical"> or og:url; give it with --url URL'
-        )
-    return ArticleItem(url=url, via="page", site=site_of(url), html=html)
+    return Fetched(url, data, kind="article", canonical="never" if url else "any")
 
 
 # File suffix -> reader(path, max_bytes, url=None). Longest suffix wins (".html.gz" before ".gz").
-READERS: dict[str, Callable[..., ArticleItem]] = {
+READERS: dict[str, Callable[..., Seed]] = {
     ".txt": read_text_seed,
     ".html": read_saved_page,
     ".htm": read_saved_page,
@@ -170,7 +150,7 @@ READERS: dict[str, Callable[..., ArticleItem]] = {
 }
 
 
-def reader_for(path: Path) -> Callable[..., ArticleItem] | None:
+def reader_for(path: Path) -> Callable[..., Seed] | None:
     name = path.name.lower()
     for suffix in sorted(READERS, key=len, reverse=True):
         if name.endswith(suffix):
@@ -190,8 +170,8 @@ def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def read_seed(path: Path, max_bytes: int, url: str | None = None) -> ArticleItem:
-    """The item for one seed file (under ``url`` if given), or :class:`SeedError` saying why not."""
+def read_seed(path: Path, max_bytes: int, url: str | None = None) -> Seed:
+    """One seed file (under ``url`` if given), or :class:`SeedError` saying why not."""
     if not path.exists():
         raise SeedError("no such file or folder")
     reader = reader_for(path)

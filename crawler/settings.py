@@ -23,20 +23,18 @@ STORE_ENABLED = True
 STORE_PAGES = True
 
 # --- Pipeline stages -------------------------------------------------------------
-EXTRACT_ENABLED = True
 # Worker processes for extraction, so every core works while the engine fetches (0: in the engine's process).
 EXTRACT_WORKERS = 2
 # Seconds one page may take to extract; a slower page is recorded as a failure and its worker replaced.
 EXTRACT_TIMEOUT = 60.0
-NORMALIZE_ENABLED = True
 # Items with fewer words than this after cleaning are dropped as empty.
 NORMALIZE_MIN_WORDS = 1
 DEDUPE_ENABLED = True
 # Near-duplicates (pipelines/neardup.py): MinHash LSH over syllable shingles; figures in README.
 NEARDUP_ENABLED = True
-# Syllables per shingle (3 measured best; changing it needs `scrapy dedupe --rebuild`).
+# Syllables per shingle (3 measured best; changing it needs `scrapy neardup --rebuild`).
 NEARDUP_SHINGLE_SIZE = 3
-# MinHash permutations per signature (changing it needs `scrapy dedupe --rebuild`).
+# MinHash permutations per signature (changing it needs `scrapy neardup --rebuild`).
 NEARDUP_NUM_PERM = 128
 # Jaccard similarity the LSH bands are tuned to catch as candidates (needs a rebuild when changed).
 NEARDUP_CANDIDATE_THRESHOLD = 0.25
@@ -48,12 +46,10 @@ NEARDUP_JACCARD = 0.25
 NEARDUP_CONTAINMENT = 0.6
 # ...and the smaller text has at least this many shingles (containment of a few lines is noise).
 NEARDUP_MIN_SHINGLES = 30
+# The one writer: exact dedupe, store, near-duplicate links, failures and run counts
+# (pipelines/store.py). The per-page work happens before, in the spiders' worker pool.
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 300,
-    "pipelines.normalize.NormalizePipeline": 400,
-    "pipelines.dedupe.DedupePipeline": 500,
     "pipelines.store.StorePipeline": 800,
-    "pipelines.neardup.index.NearDupPipeline": 850,
 }
 
 # --- Runs ------------------------------------------------------------------------
@@ -63,7 +59,6 @@ CRAWL_RUNS_ENABLED = True
 # `scrapy schedule` for each crawl it starts; 0 = add a row.
 CRAWL_RUN_ID = 0
 EXTENSIONS = {
-    "crawler.extensions.CrawlRunsExtension": 100,
     # No listening ports nobody asked for.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,

@@ -1,22 +1,22 @@
-"""Extract article text and metadata from HTML with trafilatura.
+"""The spiders' way to the per-page function: await it in the worker pool.
 
-Items that arrive with ``html`` (fetched or saved pages) are extracted here,
-once per page; items that arrive with ``text`` (text seeds) pass through.
+A spider callback hands a fetched page to :meth:`Extractor.page` and awaits the
+finished record (or a listing's links), so the engine process does no HTML
+parsing, normalizing or hashing. Scrapy's scraper keeps each response active
+until its callback is done (``SCRAPER_SLOT_MAX_ACTIVE_SIZE``): that bounds the
+pages waiting for a worker, and the downloader backs off when they are many.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from itemadapter import ItemAdapter
 from scrapy import signals
-from scrapy.exceptions import DropItem, NotConfigured
-from trafilatura.settings import use_config
 
-from pipelines.extract_pool import ExtractionTimeout, ExtractPool, WorkerFailed
-from pipelines.vietnamese.extract import extract_article
-from pipelines.store import report_failure
+from pipelines.neardup.index import NearDupSettings
+from pipelines.page import Fetched, PageOptions, PageResult
+from pipelines.workers import PagePool, PageTimeout, WorkerFailed, run_job
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -24,85 +24,73 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class ExtractionFailed(DropItem):
-    """The page has no article text that trafilatura could find."""
+def page_options(settings: Any) -> PageOptions:
+    """The :class:`PageOptions` of a crawler's settings (``NORMALIZE_MIN_WORDS``, ``NEARDUP_*``, ...)."""
+    neardup = None
+    if settings.getbool("NEARDUP_ENABLED", True):
+        values = NearDupSettings.from_settings(settings)
+        neardup = (values.num_perm, values.shingle_size, values.candidate_threshold)
+    return PageOptions(
+        min_words=settings.getint("NORMALIZE_MIN_WORDS", 1),
+        min_article_chars=settings.getint("NEWS_MIN_ARTICLE_CHARS", 500),
+        keep_page=settings.getbool("STORE_PAGES", True),
+        neardup=neardup,
+    )
 
 
-class ExtractPipeline:
-    """Extract items that carry HTML; items with text pass through.
+class Extractor:
+    """The worker pool of one crawl, started on first use and stopped when the spider closes.
 
-    Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (worker processes; 0 extracts in
-    the engine's process, without a time limit), ``EXTRACT_TIMEOUT`` (seconds per page).
-    Stats: ``extract/ok``, ``extract/failed``, ``extract/timeout``.
+    Settings: ``EXTRACT_WORKERS`` (worker processes; 0 runs the function in the
+    engine's process, without a time limit), ``EXTRACT_TIMEOUT`` (seconds per
+    page) and those of :func:`page_options`. Stats: ``extract/ok``,
+    ``extract/failed``, ``extract/timeout``, ``normalize/byline_author``.
     """
 
-    def __init__(self, crawler: Crawler, workers: int, timeout: float) -> None:
+    def __init__(self, crawler: Crawler, workers: int, timeout: float, options: PageOptions) -> None:
         self.crawler = crawler
-        self.config = use_config()  # built once; never mutate trafilatura's DEFAULT_CONFIG
         self.timeout = timeout
-        self.pool = ExtractPool(workers, timeout) if workers > 0 else None
+        self.options = options
+        self.pool = PagePool(workers, timeout, options) if workers > 0 else None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+    def from_crawler(cls, crawler: Crawler) -> Extractor:
         settings = crawler.settings
-        if not settings.getbool("EXTRACT_ENABLED", True):
-            raise NotConfigured("EXTRACT_ENABLED is off")
         workers, timeout = settings.getint("EXTRACT_WORKERS", 2), settings.getfloat("EXTRACT_TIMEOUT", 60.0)
-        if workers < 0 or timeout <= 0:  # an error, not NotConfigured: a crawl without extraction stores nothing
+        if workers < 0 or timeout <= 0:
             raise ValueError(
                 f"EXTRACT_WORKERS must be 0 or more and EXTRACT_TIMEOUT above 0, got {workers} and {timeout}"
             )
-        pipeline = cls(crawler, workers, timeout)
-        if pipeline.pool is not None:
-            for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
-                crawler.signals.connect(pipeline._item_done, signal=signal)
-        return pipeline
+        extractor = cls(crawler, workers, timeout, page_options(settings))
+        crawler.signals.connect(extractor.close, signal=signals.spider_closed)
+        return extractor
 
-    async def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        html = adapter.get("html")
-        if not html:
-            return item
-        url = adapter["url"]
+    async def page(self, page: Fetched) -> PageResult:
+        """The page through :func:`pipelines.page.process_page`; timeouts and crashes come back as failures."""
+        return await self._run(page, page.url)
+
+    async def text(self, fields: dict[str, Any]) -> PageResult:
+        """A text seed's fields through :func:`pipelines.page.process_text`."""
+        return await self._run(fields, fields.get("url"))
+
+    async def _run(self, job: Fetched | dict[str, Any], url: str | None) -> PageResult:
+        stats = self.crawler.stats
         try:
-            if self.pool is None:
-                fields = extract_article(html, url, self.config)
-            else:
-                fields = await self.pool.extract(html, url)
-        except ExtractionTimeout:
-            self.crawler.stats.inc_value("extract/timeout")
-            self._fail(url, f"extraction took longer than EXTRACT_TIMEOUT={self.timeout:g}s; the page was skipped")
+            result = run_job(job, self.options) if self.pool is None else await self.pool.process(job)
+        except PageTimeout:
+            stats.inc_value("extract/timeout")
+            reason = f"extraction took longer than EXTRACT_TIMEOUT={self.timeout:g}s; the page was skipped"
+            result = PageResult("failed", url, reason=reason)
         except WorkerFailed as exc:
-            self._fail(url, f"extraction failed: {exc}")
-        if fields is None:
-            self._fail(url, "no article text found in the page")
-        for name, value in fields.items():
-            if value and not adapter.get(name):
-                adapter[name] = value
-        self.crawler.stats.inc_value("extract/ok")
-        return item
+            result = PageResult("failed", url, reason=f"extraction failed: {exc}")
+        if result.kind == "failed":
+            stats.inc_value("extract/failed")
+        elif result.kind == "article":
+            stats.inc_value("extract/ok")
+            if result.byline_author:
+                stats.inc_value("normalize/byline_author")
+        return result
 
-    def _item_done(self) -> None:
-        """Let the engine see soon that an item from ``start()`` finished.
-
-        Scrapy re-checks whether a spider is idle when a response or request
-        moves, not when an item yielded by ``start()`` (replay, reextract)
-        finishes asynchronously: without a nudge such a run waits for the
-        engine's 5 s heartbeat before closing. The nudge comes a moment after
-        the item signal, once the scraper has counted the item out. If Scrapy's
-        internals change, the heartbeat's wait is all that is lost.
-        """
-        nextcall = getattr(getattr(self.crawler.engine, "_slot", None), "nextcall", None)
-        if nextcall is not None:
-            from twisted.internet import reactor
-
-            reactor.callLater(0.05, nextcall.schedule)  # type: ignore[attr-defined]
-
-    def _fail(self, url: str, reason: str) -> NoReturn:
-        self.crawler.stats.inc_value("extract/failed")
-        report_failure(self.crawler, url, "extract", reason)
-        raise ExtractionFailed(f"{reason}: {url}")
-
-    def close_spider(self) -> None:
+    def close(self) -> None:
         if self.pool is not None:
             self.pool.close()

@@ -1,348 +1,305 @@
-"""The SQLite store: one file, written through sqlite-utils, in batches.
+"""The writer: the one component of a crawl that writes to the database.
 
-:class:`NewsStore` is the only writer. Every write joins one open transaction
-that is committed when ``STORE_BATCH_SIZE`` articles are pending, when
-``STORE_COMMIT_SECONDS`` have passed, and on close; an article, its URL and its
-search-index row always land together, so a crash or kill loses at most the
-uncommitted batch and never leaves half an article.
+:class:`StorePipeline` opens ``NEWS_DB`` when the spider opens and closes it when
+the spider closes. For each finished record (made by the per-page function in
+the workers) it resolves exact duplicates (the URL becomes an alias), stores the
+article with its URLs, page and search row, links it to its near-duplicates and
+story, and counts it; pages that failed and feed validators reach it through
+signals (:mod:`crawler.signals`), the run's counts through Scrapy's stats. Each
+item is one savepoint inside the batch transaction, and each batch commits with
+the run's counts: a crash or kill loses at most the open batch, never half an
+article.
 """
 
 from __future__ import annotations
 
-import gzip
 import logging
-import os
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from itemadapter import ItemAdapter
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
-from sqlite_utils import Database
+from scrapy.exceptions import DropItem, NotConfigured
 from twisted.internet.task import LoopingCall
 
-from pipelines.db import schema
-from pipelines.db.neardup import NearDupStore
-from pipelines.vietnamese.text import fold
-from pipelines.vietnamese.dates import utc_now
+from crawler.signals import fetch_validated, inc_stat, page_failed
+from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, database_path
+from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSettings, progress_logger
+from pipelines.neardup.minhash import Signature
+from pipelines.runs import RUN_STATUS, describe_counts, run_counts
 
 if TYPE_CHECKING:
+    from scrapy import Spider
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-ARTICLE_COLUMNS = (
-    "content_hash", "url", "site", "title", "author", "published", "modified", "description",
-    "category", "tags", "image", "language", "word_count", "text",
-)
+runs_logger = logging.getLogger("pipelines.runs")
 
 
-def database_path(settings: Any) -> Path:
-    """The database file: setting ``NEWS_DB`` (the environment variable overrides the default)."""
-    path = settings.get("NEWS_DB")
-    if not path:
-        raise NotConfigured("NEWS_DB is empty: set it to the SQLite file to write, e.g. data/news.db")
-    return Path(path)
+class DuplicateArticle(DropItem):
+    """The text is stored already; the URL was kept as an alias."""
 
 
-class NewsStore(NearDupStore):
-    """The news database: articles, their URLs, runs, failures and the search index."""
+class StorePipeline:
+    """Store finished records. Settings: ``NEWS_DB``, ``STORE_ENABLED``, ``STORE_BATCH_SIZE``,
+    ``STORE_COMMIT_SECONDS``, ``STORE_PAGES``, ``DEDUPE_ENABLED``, ``NEARDUP_*``,
+    ``CRAWL_RUNS_ENABLED``, ``CRAWL_RUN_ID`` (a ``crawl_runs`` row to fill in instead
+    of adding one: ``scrapy schedule`` makes it before the crawl starts).
 
-    def __init__(
-        self, db: Database, batch_size: int = 100, commit_seconds: float = 2.0, keep_pages: bool = True
-    ) -> None:
-        self.db = db
-        self.batch_size = batch_size
-        self.commit_seconds = commit_seconds
-        self.keep_pages = keep_pages
-        self.pending = 0
-        self.batch_started = 0.0
-        # Called inside each batch transaction just before it commits (a run's
-        # counts), so what they write lands with the articles they describe.
-        self.before_commit: list[Callable[[], None]] = []
-        # Set by a stage that writes about each article right after the store
-        # (near-duplicates): that stage then commits through commit_when_due, so
-        # an article and those writes land in one transaction.
-        self.commit_held = False
+    Stats: ``store/new``, ``store/updated``, ``dedupe/duplicate``, ``dedupe/unchanged``
+    (all also per site), ``failures/count``, ``failures/<stage>``, ``neardup/signed``,
+    ``neardup/linked``, ``neardup/links``, ``neardup/caught_up``.
+    """
+
+    def __init__(self, crawler: Crawler, neardup: NearDupSettings | None) -> None:
+        self.crawler = crawler
+        self.settings = crawler.settings
+        self.neardup_settings = neardup
+        self.dedupe = self.settings.getbool("DEDUPE_ENABLED", True)
+        self.store: NewsStore | None = None
+        self.neardup: NearDupIndex | None = None
+        self.command = ""
+        self.run_id: int | None = None  # a spider without sites: one row
+        self.site_runs: dict[str, int] = {}  # the news spider: one row per site
+        self.adopt_run_id = self.settings.getint("CRAWL_RUN_ID", 0)
+        self.validators: dict[str, tuple[str | None, str | None, int]] = {}
+        self.clock: LoopingCall | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
-        """Open (creating if needed) and migrate the database at ``path``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = Database(path)
-            db.execute("PRAGMA busy_timeout = 30000")
-            # 64 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
-            db.execute("PRAGMA cache_size = -65536")
-            db.enable_wal()
-            schema.migrations.apply(db)
-        except sqlite3.DatabaseError as exc:
-            raise NotConfigured(f"NEWS_DB={path} is not a usable SQLite database: {exc}") from exc
-        return cls(db, **options)
-
-    # --- transactions ---------------------------------------------------------
-
-    def _write(self) -> None:
-        """Join the open batch transaction, opening one if needed."""
-        if not self.db.conn.in_transaction:
-            # IMMEDIATE: take the write lock now, so that a second writer (another
-            # crawl process) waits on busy_timeout instead of failing mid-batch.
-            self.db.conn.execute("BEGIN IMMEDIATE")
-            self.batch_started = time.monotonic()
-
-    def article_written(self) -> None:
-        """Count one article in the batch; commit when the batch is full or old, unless ``commit_held``."""
-        self.pending += 1
-        if not self.commit_held:
-            self.commit_when_due()
-
-    def commit_when_due(self) -> None:
-        """Commit when the batch is full or old."""
-        if self.pending >= self.batch_size or time.monotonic() - self.batch_started >= self.commit_seconds:
-            self.commit()
-
-    def commit_if_old(self) -> None:
-        """Commit a batch open for ``commit_seconds`` or more, even with no new article to write."""
-        if self.db.conn.in_transaction and time.monotonic() - self.batch_started >= self.commit_seconds:
-            self.commit()
-
-    def commit(self) -> None:
-        if self.db.conn.in_transaction:
-            for hook in self.before_commit:
-                hook()
-            self.db.conn.execute("COMMIT")
-        self.pending = 0
-
-    def close(self) -> None:
-        self.commit()
-        self.db.close()
-
-    # --- reads ------------------------------------------------------------------
-
-    def article_id_for_hash(self, content_hash: str) -> int | None:
-        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ?", [content_hash]).fetchone()
-        return row[0] if row else None
-
-    def article_for_url(self, url: str) -> dict[str, Any] | None:
-        """The article that ``url`` (its own URL or an alias) led to."""
-        cursor = self.db.execute(
-            "SELECT a.id, a.content_hash FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
-            [url],
-        )
-        row = cursor.fetchone()
-        return {"id": row[0], "content_hash": row[1]} if row else None
-
-    def knows_url(self, url: str) -> bool:
-        return self.db.execute("SELECT 1 FROM article_urls WHERE url = ?", [url]).fetchone() is not None
-
-    def article_row(self, article_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["articles"].rows_where("id = ?", [article_id]))
-        return rows[0] if rows else None
-
-    def iter_pages(self, site: str | None = None, batch: int = 100) -> Iterator[dict[str, Any]]:
-        """Stored pages (``article_id``, ``url``, ``site``, ``html``), by article id, a batch at a time."""
-        last = 0
-        where = "AND a.site = ?" if site else ""
-        while True:
-            rows = self.db.execute(
-                "SELECT p.article_id, p.url, a.site, p.html_gz FROM pages p JOIN articles a ON a.id = p.article_id "
-                f"WHERE p.article_id > ? {where} ORDER BY p.article_id LIMIT ?",
-                [last, site, batch] if site else [last, batch],
-            ).fetchall()
-            if not rows:
-                return
-            for article_id, url, page_site, html_gz in rows:
-                yield {"article_id": article_id, "url": url, "site": page_site,
-                       "html": gzip.decompress(html_gz).decode("utf-8")}
-            last = rows[-1][0]
-
-    def fetch_state(self, url: str) -> dict[str, Any] | None:
-        """The ``ETag`` and ``Last-Modified`` of ``url`` when last fetched, if any."""
-        row = self.db.execute("SELECT etag, last_modified FROM fetch_state WHERE url = ?", [url]).fetchone()
-        return {"etag": row[0], "last_modified": row[1]} if row else None
-
-    def failure_reasons(self, run_id: int) -> list[tuple[str, int]]:
-        """The reasons of a run's failures, most frequent first, with their counts."""
-        return self.db.execute(
-            "SELECT reason, count(*) FROM failures WHERE run_id = ? GROUP BY reason ORDER BY 2 DESC, 1", [run_id]
-        ).fetchall()
-
-    # --- writes -----------------------------------------------------------------
-
-    def save_fetch_state(self, url: str, etag: str | None, last_modified: str | None, status: int) -> None:
-        self._write()
-        self.db.execute(
-            "INSERT OR REPLACE INTO fetch_state (url, etag, last_modified, status, fetched) VALUES (?, ?, ?, ?, ?)",
-            [url, etag, last_modified, status, utc_now()],
-        )
-
-    def add_article(self, item: Any, count: bool = True) -> int:
-        """Insert a new article with its URL, aliases and search row; return its id.
-
-        ``count=False`` leaves :meth:`article_written` (which may commit) to the
-        caller: the store pipeline counts the article first, so that the run's
-        counts written with each commit include it."""
-        adapter = ItemAdapter(item)
-        now = utc_now()
-        row = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
-        row.update(first_seen=now, updated=now)
-        self._write()
-        article_id = self.db["articles"].insert(row).last_pk
-        # Alone until the near-duplicate stage links it: its own story.
-        self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [article_id, article_id])
-        self._index(article_id, row["title"], row["text"])
-        via = adapter.get("via") or "crawl"
-        for url in [row["url"], *adapter.get("aliases", [])]:
-            self.add_url(url, article_id, via)
-        self._save_page(int(article_id), row["url"], adapter.get("html"))
-        if count:
-            self.article_written()
-        return int(article_id)
-
-    def update_article(self, article_id: int, item: Any, count: bool = True) -> None:
-        """Replace an article's content after its page changed (same URL, new text); ``count`` as for add_article."""
-        adapter = ItemAdapter(item)
-        row = {column: adapter.get(column) for column in ARTICLE_COLUMNS if column != "url"}
-        row["updated"] = utc_now()
-        self._write()
-        self.db["articles"].update(article_id, row)
-        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
-        self._index(article_id, row["title"], row["text"])
-        if adapter.get("via") != "reextract":  # re-extraction reads the stored page: nothing new to keep
-            self._save_page(article_id, adapter["url"], adapter.get("html"))
-        if count:
-            self.article_written()
-
-    def _save_page(self, article_id: int, url: str, html: str | None) -> None:
-        """Keep the page an article was extracted from, gzipped (setting ``STORE_PAGES``)."""
-        if not html or not self.keep_pages:
-            return
-        data = html.encode("utf-8")
-        self.db["pages"].upsert(
-            {"article_id": article_id, "url": url, "fetched": utc_now(), "size": len(data),
-             "html_gz": gzip.compress(data, compresslevel=6)},
-            pk="article_id",
-        )
-
-    def add_url(self, url: str, article_id: int, via: str) -> bool:
-        """Record ``url`` as leading to ``article_id``; False when it was known already."""
-        self._write()
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO article_urls (url, article_id, first_seen, via) VALUES (?, ?, ?, ?)",
-            [url, article_id, utc_now(), via],
-        )
-        return cursor.rowcount > 0
-
-    def _index(self, article_id: int, title: str | None, text: str | None) -> None:
-        title, text = title or "", text or ""
-        self.db.execute(
-            "INSERT INTO articles_fts (rowid, title, text, title_folded, text_folded) VALUES (?, ?, ?, ?, ?)",
-            [article_id, title, text, fold(title), fold(text)],
-        )
-
-    def record_failure(self, url: str, reason: str, stage: str, run_id: int | None = None) -> None:
-        """Keep a failed page or file with its reason, for the user to browse."""
-        self._write()
-        self.db["failures"].insert(
-            {"run_id": run_id, "url": url, "stage": stage, "reason": reason, "at": utc_now()}
-        )
-        self.commit()
-
-    def start_run(self, command: str, site: str | None = None) -> int:
-        self.commit()
-        run_id = self.db["crawl_runs"].insert(
-            {"command": command, "site": site, "started": utc_now(), "status": "running"}
-        ).last_pk
-        return int(run_id)
-
-    def finish_run(self, run_id: int, status: str, counts: dict[str, int]) -> None:
-        self.commit()
-        self.db["crawl_runs"].update(run_id, {"finished": utc_now(), "status": status, **counts}, alter=True)
-
-
-def store_for(crawler: Crawler) -> NewsStore:
-    """The crawler's one :class:`NewsStore`, opened on first use, closed when the spider closes.
-
-    Reads ``NEWS_DB``, ``STORE_BATCH_SIZE``, ``STORE_COMMIT_SECONDS`` and ``STORE_PAGES``.
-    """
-    store: NewsStore | None = getattr(crawler, "news_store", None)
-    if store is None:
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         settings = crawler.settings
-        store = NewsStore.open(
+        if not settings.getbool("STORE_ENABLED", True):
+            raise NotConfigured("STORE_ENABLED is off")
+        neardup = NearDupSettings.from_settings(settings) if settings.getbool("NEARDUP_ENABLED", True) else None
+        pipeline = cls(crawler, neardup)
+        crawler.signals.connect(pipeline.page_failed, signal=page_failed)
+        crawler.signals.connect(pipeline.fetch_validated, signal=fetch_validated)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    # --- opening -----------------------------------------------------------------
+
+    def open_spider(self, spider: Spider) -> None:
+        settings = self.settings
+        self.store = NewsStore.open(
             database_path(settings),
             batch_size=settings.getint("STORE_BATCH_SIZE", 100),
             commit_seconds=settings.getfloat("STORE_COMMIT_SECONDS", 2.0),
             keep_pages=settings.getbool("STORE_PAGES", True),
         )
-        crawler.news_store = store  # type: ignore[attr-defined]
-        # Connected after the pipelines' close_spider, so every stage has flushed.
-        crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
-        # Commit on a clock too: a batch left open while the crawl waits on a slow
-        # site would hold SQLite's write lock and stall every other writer (a
-        # crawl of another site, `scrapy schedule`) for as long.
-        clock = LoopingCall(store.commit_if_old)
+        if settings.getbool("CRAWL_RUNS_ENABLED", True):
+            self.start_runs(spider)
+            # Every batch commits with the counts of the articles in it: a crawl that is
+            # killed still leaves the counts of what it stored.
+            self.store.before_commit.append(self.save_counts)
+        if self.neardup_settings is not None:
+            self.open_neardup(self.neardup_settings)
+        # Commit on a clock too: a batch left open while the crawl waits on a slow site
+        # would hold SQLite's write lock and stall every other writer for as long.
+        self.clock = LoopingCall(self.store.commit_if_old)
+        self.clock.start(max(self.store.commit_seconds / 2, 0.1), now=False)
 
-        def start_clock() -> None:  # not returning start()'s Deferred: the engine would wait on it
-            clock.start(max(store.commit_seconds / 2, 0.1), now=False)
+    def start_runs(self, spider: Spider) -> None:
+        self.command = getattr(spider, "command", None) or f"crawl {spider.name}"
+        sites = getattr(spider, "sites", None)
+        if sites:
+            self.site_runs = {site.name: self.start_run(site.name) for site in sites}
+        else:
+            self.run_id = self.start_run(getattr(spider, "site_name", None))
 
-        def stop_clock() -> None:
-            if clock.running:
-                clock.stop()
+    def start_run(self, site: str | None) -> int:
+        assert self.store is not None
+        if self.adopt_run_id:
+            run_id, self.adopt_run_id = self.adopt_run_id, 0
+            return run_id
+        return self.store.start_run(self.command, site)
 
-        crawler.signals.connect(start_clock, signal=signals.engine_started, weak=False)
-        crawler.signals.connect(stop_clock, signal=signals.engine_stopped, weak=False)
-    return store
+    def open_neardup(self, settings: NearDupSettings) -> None:
+        """Load the bucket index, and sign the articles stored while the stage was off."""
+        store = self.store
+        assert store is not None
+        self.neardup = index = NearDupIndex(store, settings)
+        index.check_config()
+        started = time.monotonic()
+        index.load()
+        store.commit()
+        signed = store.signed_count()
+        logger.info("Near-duplicates: index of %d signed articles loaded in %.2f s", signed, time.monotonic() - started)
+        unsigned = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] - signed
+        if unsigned > 0:
+            logger.info("Near-duplicates: signing %d stored articles that have no signature yet", unsigned)
+            caught_up = index.sign_unsigned(progress_logger(unsigned), commit_every=CATCH_UP_BATCH)
+            store.commit()
+            self.crawler.stats.inc_value("neardup/caught_up", caught_up)
 
-
-class StorePipeline:
-    """Write new articles and changed pages. Settings: ``STORE_ENABLED`` plus those of :func:`store_for`."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.store = store_for(crawler)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        if not crawler.settings.getbool("STORE_ENABLED", True):
-            raise NotConfigured("STORE_ENABLED is off")
-        return cls(crawler)
+    # --- articles ----------------------------------------------------------------
 
     def process_item(self, item: Any) -> Any:
+        store = self.store
+        assert store is not None
         adapter = ItemAdapter(item)
-        if adapter.get("article_id"):  # dedupe found the page changed under a known URL
-            self.store.update_article(adapter["article_id"], item, count=False)
-            inc_stat(self.crawler, "store/updated", adapter.get("site"))
-        else:
-            adapter["article_id"] = self.store.add_article(item, count=False)
-            inc_stat(self.crawler, "store/new", adapter.get("site"))
-            logger.debug("Stored article %s from %s", adapter["article_id"], adapter["url"])
-        # Only now, counted: a commit carries the run's counts (CrawlRunsExtension) with the articles.
-        self.store.article_written()
+        site = adapter.get("site")
+        with self.savepoint():
+            if self.dedupe:
+                self.resolve_duplicate(adapter)
+            if adapter.get("article_id"):  # the page changed under a known URL, or was re-extracted
+                store.update_article(adapter["article_id"], item, count=False)
+                counted = "store/updated"
+            else:
+                adapter["article_id"] = store.add_article(item, count=False)
+                counted = "store/new"
+                logger.debug("Stored article %s from %s", adapter["article_id"], adapter["url"])
+            if self.neardup is not None:
+                self.link(adapter)
+        inc_stat(self.crawler, counted, site)
+        # Only now, counted: the commit this may make carries the run's counts with the article.
+        store.article_written()
         return item
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One item's writes, all or nothing, inside the open batch."""
+        store = self.store
+        assert store is not None
+        store.begin()
+        store.db.execute("SAVEPOINT item")
+        try:
+            yield
+        except DuplicateArticle:  # its URL was kept as an alias: keep that
+            store.db.execute("RELEASE item")
+            raise
+        except BaseException:
+            store.db.execute("ROLLBACK TO item")
+            store.db.execute("RELEASE item")
+            raise
+        store.db.execute("RELEASE item")
+
+    def resolve_duplicate(self, adapter: ItemAdapter) -> None:
+        """Decide what a record is against the archive; raise :class:`DuplicateArticle` to drop it.
+
+        - new text: stored;
+        - known URL, new text (the page was edited): that article is updated;
+        - known text under another URL: the URL becomes an alias of the stored article, dropped
+          as ``duplicate``; nothing is lost. Known text and URL: dropped as ``unchanged``;
+        - a stored page extracted again (``via="reextract"``) with the same text: that article
+          is updated when another field changed (a better title, author or date), else ``unchanged``.
+        """
+        store = self.store
+        assert store is not None
+        url, via, site = adapter["url"], adapter.get("via") or "crawl", adapter.get("site")
+        existing_id = store.article_id_for_hash(adapter["content_hash"])
+        if existing_id is None:
+            known = store.article_for_url(url)
+            if known:
+                adapter["article_id"] = known["id"]
+            return
+        adapter["article_id"] = existing_id
+        if via == "reextract":
+            stored = store.article_row(existing_id) or {}
+            if all(adapter.get(column) == stored.get(column) for column in ARTICLE_COLUMNS if column != "url"):
+                self.crawler.stats.inc_value("dedupe/unchanged")
+                raise DuplicateArticle(f"unchanged: {url} extracts as before", log_level="DEBUG")
+            return
+        new_urls = [u for u in [url, *adapter.get("aliases", [])] if store.add_url(u, existing_id, via)]
+        if not new_urls:
+            inc_stat(self.crawler, "dedupe/unchanged", site)
+            raise DuplicateArticle(f"unchanged: {url} is article {existing_id} already", log_level="DEBUG")
+        inc_stat(self.crawler, "dedupe/duplicate", site)
+        logger.info("Duplicate of article %s: %s kept as an alias", existing_id, url)
+        raise DuplicateArticle(f"duplicate of article {existing_id}: {url} kept as an alias", log_level="DEBUG")
+
+    def link(self, adapter: ItemAdapter) -> None:
+        """Link the stored article to its near-duplicates; it joins their story."""
+        index = self.neardup
+        assert index is not None
+        article_id, blob = adapter["article_id"], adapter.get("signature")
+        if blob is None:  # a record made without signing (NEARDUP_ENABLED was off in the workers)
+            story_id, matches = index.add(article_id, adapter.get("text") or "")
+        else:
+            signature = Signature.from_blob(blob, adapter["shingles"])
+            story_id, matches = index.link(article_id, signature, np.frombuffer(adapter["band_keys"], np.uint64))
+        adapter["story_id"] = story_id
+        stats = self.crawler.stats
+        stats.inc_value("neardup/signed")
+        if matches:
+            stats.inc_value("neardup/linked")
+            stats.inc_value("neardup/links", len(matches))
+            logger.info(
+                "Near-duplicate: article %s (%s) is story %s, like %s",
+                article_id, adapter.get("url"), story_id, ", ".join(str(m.similar_id) for m in matches),
+            )
+
+    # --- signals -------------------------------------------------------------------
+
+    def page_failed(self, url: str, stage: str, reason: str, site: str | None = None) -> None:
+        """Keep a page or file that could not become an article, with its reason, in its run."""
+        inc_stat(self.crawler, "failures/count", site)
+        inc_stat(self.crawler, f"failures/{stage}", site)
+        if self.store is None:
+            logger.error("Failed %s (%s): %s", url, stage, reason)
+            return
+        run_id = self.site_runs.get(site, self.run_id) if site else self.run_id
+        self.store.begin()
+        self.store.record_failure(url, reason, stage, run_id)
+        self.store.commit_when_due()
+
+    def fetch_validated(self, url: str, etag: str | None, last_modified: str | None, status: int) -> None:
+        """Keep a feed's or sitemap's validators, to be stored when the run finishes.
+
+        Not before: a run killed between the feed and its articles must read the feed
+        in full next time, not get a 304 and miss the articles it never stored.
+        """
+        self.validators[url] = (etag, last_modified, status)
+
+    def save_counts(self) -> None:
+        assert self.store is not None
+        stats = self.crawler.stats
+        if self.run_id is not None:
+            self.store.update_run(self.run_id, run_counts(stats))
+        for site, run_id in self.site_runs.items():
+            self.store.update_run(run_id, run_counts(stats, site))
+
+    # --- closing -------------------------------------------------------------------
+
     def close_spider(self) -> None:
-        self.store.commit()
+        if self.store is not None:
+            self.store.commit()
 
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Close the runs with the spider's close reason, keep the validators of a finished run, close."""
+        store = self.store
+        if store is None:
+            return
+        if self.clock is not None and self.clock.running:
+            self.clock.stop()
+        if reason == "finished":
+            for url, (etag, modified, status) in self.validators.items():
+                store.save_fetch_state(url, etag, modified, status)
+        if self.neardup is not None:
+            self.neardup.save_snapshot_if_stale()
+        store.commit()
+        self.finish_runs(RUN_STATUS.get(reason, reason))
+        store.close()
+        self.store = None
 
-def inc_stat(crawler: Crawler, stat: str, site: str | None = None) -> None:
-    """Count ``stat``, and ``stat/<site>`` too, so that a crawl of several sites can report each."""
-    crawler.stats.inc_value(stat)
-    if site:
-        crawler.stats.inc_value(f"{stat}/{site}")
-
-
-def report_failure(crawler: Crawler, url: str, stage: str, reason: str) -> None:
-    """Record a page or file that could not become an article, and count it.
-
-    Stats: ``failures/count`` and ``failures/<stage>``, also per site (see :func:`inc_stat`).
-    The run is that of the URL's site when the crawl runs several (``crawler.news_run_for``).
-    """
-    run_for = getattr(crawler, "news_run_for", None)
-    site, run_id = run_for(url) if run_for else (None, getattr(crawler, "news_run_id", None))
-    inc_stat(crawler, "failures/count", site)
-    inc_stat(crawler, f"failures/{stage}", site)
-    store_for(crawler).record_failure(url, reason, stage, run_id)
+    def finish_runs(self, status: str) -> None:
+        store = self.store
+        assert store is not None
+        stats = self.crawler.stats
+        if self.run_id is not None:
+            counts = run_counts(stats)
+            store.finish_run(self.run_id, status, counts)
+            runs_logger.info("Run %s %s: %s", self.run_id, status, describe_counts(counts))
+        for site, run_id in self.site_runs.items():
+            counts = run_counts(stats, site)
+            # Nothing fetched and something failed: the site was unreachable.
+            site_status = "failed" if status == "finished" and counts["failed"] and not counts["pages"] else status
+            store.finish_run(run_id, site_status, counts)
+            line = f"{site}: run {run_id} {site_status}: {describe_counts(counts)}"
+            reasons = store.failure_reasons(run_id)
+            if reasons:
+                line += f"; most failures: {reasons[0][0]} (see the failures table)"
+            runs_logger.log(logging.WARNING if site_status == "failed" else logging.INFO, "%s", line)

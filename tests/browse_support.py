@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.store import NewsStore
+from pipelines.db.store import NewsStore
 from tests.conftest import ROOT, SEEDS, run_scrapy
 
 DATASETTE_META = ROOT / "datasette_meta"

@@ -10,7 +10,7 @@ import signal
 import sqlite3
 import urllib.parse
 
-from pipelines.store import NewsStore
+from pipelines.db.store import NewsStore
 from tests.browse_support import (
     COPY_ARTICLE,
     EXACT_ALIAS,

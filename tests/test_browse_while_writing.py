@@ -15,8 +15,8 @@ WRITER = r"""
 import sys, time
 from pathlib import Path
 from crawler.items import ArticleItem
-from pipelines.dedupe import content_hash
-from pipelines.store import NewsStore
+from pipelines.page import content_hash
+from pipelines.db.store import NewsStore
 
 store = NewsStore.open(sys.argv[1], batch_size=20, commit_seconds=0.1)
 stop = Path(sys.argv[2])

@@ -1,4 +1,4 @@
-"""The pure parts of the crawl: URL rules, feed and sitemap parsing, page kinds, Retry-After."""
+"""The pure parts of the crawl: URL rules, feed and sitemap parsing, page kinds and links, Retry-After."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import gzip
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from scrapy.http import HtmlResponse, Response
+from lxml.html import HtmlElement, document_fromstring
 
-from crawler.discovery import canonical_url, feed_links, page_kind, parse_date, parse_feed, parse_since, parse_sitemap
+from crawler.discovery import parse_date, parse_feed, parse_since, parse_sitemap
 from crawler.middlewares import retry_after_seconds
 from crawler.urls import clean_url, is_asset, looks_like_article_url, same_site, url_shape
+from pipelines.pageinfo import canonical_url, page_kind, page_links
 
 NOW = datetime(2026, 3, 7, 12, 0, tzinfo=timezone.utc)
 
@@ -88,8 +89,11 @@ def test_rss_and_atom_feeds():
     assert entry.url == "https://x.vn/ba-3.html" and entry.published == datetime(2026, 3, 7, 1, tzinfo=timezone.utc)
 
 
-def page(body: str, url: str = "https://x.vn/a-10001.html") -> HtmlResponse:
-    return HtmlResponse(url=url, body=body.encode("utf-8"), encoding="utf-8")
+URL = "https://x.vn/a-10001.html"
+
+
+def page(body: str) -> HtmlElement:
+    return document_fromstring(f"<html><head></head><body>{body}</body></html>")
 
 
 def test_page_kinds_and_canonical():
@@ -101,13 +105,23 @@ def test_page_kinds_and_canonical():
     assert page_kind(page(text), True) == "article"
     assert page_kind(page(text), False) == "listing"
     assert page_kind(page("<p>Ngắn.</p>"), True) == "listing"
-    pdf = Response(url="https://x.vn/a-10001", body=b"%PDF-1.4", headers={"Content-Type": "application/pdf"})
-    assert page_kind(pdf, True) == "other"
     head = ('<link rel="canonical" href="/goc-10001.html"><link rel="alternate" type="application/rss+xml" '
             'href="/rss/home.rss"><link rel="alternate" hreflang="en" href="/en">')
-    assert canonical_url(page(head)) == "https://x.vn/goc-10001.html"
+    assert canonical_url(page(head), URL) == "https://x.vn/goc-10001.html"
+    assert canonical_url(page(head)) is None  # a saved page: only an absolute URL counts
     assert canonical_url(page('<meta property="og:url" content="https://x.vn/og-1.html">')) == "https://x.vn/og-1.html"
-    assert feed_links(page(head)) == ["https://x.vn/rss/home.rss"]
+    assert page_links(page(head), URL).feeds == ["https://x.vn/rss/home.rss"]
+
+
+def test_page_links_are_absolute_without_fragments_in_order():
+    links = page_links(page(
+        '<base href="https://x.vn/muc/"><a href="a-1.html#top">A</a><a href="/b-2.html">B</a>'
+        '<a href="a-1.html">A again</a><a rel="next nofollow" href="?trang=2">Tiếp</a>'
+        '<link rel="next" href="https://x.vn/muc/?trang=2">'
+    ), URL)
+    assert links.links == ["https://x.vn/muc/a-1.html", "https://x.vn/b-2.html", "https://x.vn/muc/?trang=2"]
+    assert links.next_pages == ["https://x.vn/muc/?trang=2"]
+    assert links.feeds == []
 
 
 def test_retry_after():

@@ -8,7 +8,7 @@ import pytest
 from trafilatura.settings import use_config
 
 from pipelines.vietnamese.extract import extract_article
-from pipelines.normalize import normalize_text
+from pipelines.vietnamese.normalize import normalize_text
 from pipelines.vietnamese.metadata import person_names, strip_site_suffix
 
 PAGES = Path(__file__).parent / "pages"

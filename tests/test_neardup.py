@@ -137,7 +137,7 @@ def test_changing_index_settings_needs_a_rebuild(story_db, tmp_path):
 def test_rebuild_after_a_threshold_change_recomputes(story_db, tmp_path):
     db = copy_db(story_db, tmp_path)
     before = stories(db)
-    strict = run_scrapy("dedupe", "--rebuild", "-s", "NEARDUP_JACCARD=0.95", "-s", "NEARDUP_CONTAINMENT=0.99",
+    strict = run_scrapy("neardup", "--rebuild", "-s", "NEARDUP_JACCARD=0.95", "-s", "NEARDUP_CONTAINMENT=0.99",
                         "-s", "NEARDUP_SHINGLE_SIZE=4", db=db)
     assert strict.returncode == 0, strict.stderr[-3000:]
     assert "articles signed" in strict.stderr  # progress in the log
@@ -145,7 +145,7 @@ def test_rebuild_after_a_threshold_change_recomputes(story_db, tmp_path):
     assert len(set(after.values())) > len(set(before.values()))
     assert after["https://site3.example/copy-synonyms_10"] != after["https://www.qdnd.vn/tong-cuc-ky-thuat-1"]
     assert Database(db)["neardup_config"].get("shingle_size")["value"] == "4"
-    back = run_scrapy("dedupe", "--rebuild", db=db)
+    back = run_scrapy("neardup", "--rebuild", db=db)
     assert back.returncode == 0, back.stderr[-3000:]
     assert stories(db) == before
     assert "13 articles" in back.stdout
@@ -156,7 +156,7 @@ def test_articles_stored_without_the_stage_are_signed_later(story_seeds, tmp_pat
     off = run_scrapy("replay", str(story_seeds), "-s", "NEARDUP_ENABLED=False", db=db)
     assert off.returncode == 0, off.stderr[-3000:]
     assert len(set(stories(db).values())) == 13  # every article its own story
-    caught_up = run_scrapy("dedupe", db=db)
+    caught_up = run_scrapy("neardup", db=db)
     assert caught_up.returncode == 0, caught_up.stderr[-3000:]
     assert "Signed 13 articles" in caught_up.stdout
     assert len(set(stories(db).values())) == 4  # seed 000, seed 002, the bridge, its same-topic twin

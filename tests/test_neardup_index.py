@@ -11,10 +11,10 @@ from bench.neardup_eval import EDIT_KINDS, edit
 from bench.neardup_texts import BASES, SAME_TOPIC
 from crawler.items import ArticleItem
 from pipelines.neardup.bucket_index import BucketIndex, Sketches
-from pipelines.dedupe import content_hash
+from pipelines.page import content_hash
 from pipelines.neardup.minhash import Signer, Thresholds, judge
 from pipelines.neardup.index import NearDupIndex, NearDupSettings
-from pipelines.store import NewsStore
+from pipelines.db.store import NewsStore
 
 
 def key(number: int) -> int:
@@ -184,7 +184,7 @@ def test_the_snapshot_is_saved_in_parts_and_read_back_whole(tmp_path):
 
 
 def test_a_load_after_much_signing_saves_a_new_snapshot(tmp_path, monkeypatch):
-    import pipelines.neardup
+    import pipelines.neardup.index
 
     path = tmp_path / "news.db"
     store = NewsStore.open(path)
@@ -194,7 +194,7 @@ def test_a_load_after_much_signing_saves_a_new_snapshot(tmp_path, monkeypatch):
     for key in ("mua_lu_hue", "hoi_sach_hn"):  # signed after the snapshot
         index.add(store_articles(store, {key: BASES[key]})[key], BASES[key])
     store.close()
-    monkeypatch.setattr(pipelines.neardup, "SNAPSHOT_AFTER", 1)
+    monkeypatch.setattr(pipelines.neardup.index, "SNAPSHOT_AFTER", 1)
     later = NearDupIndex(NewsStore.open(path), NearDupSettings())
     later.load()
     later.store.commit()

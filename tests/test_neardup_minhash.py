@@ -72,9 +72,9 @@ def test_catching_up_commits_in_batches(tmp_path):
     from sqlite_utils import Database
 
     from crawler.items import ArticleItem
-    from pipelines.dedupe import content_hash
+    from pipelines.page import content_hash
     from pipelines.neardup.index import NearDupIndex
-    from pipelines.store import NewsStore
+    from pipelines.db.store import NewsStore
 
     store = NewsStore.open(tmp_path / "news.db")
     for number, text in enumerate([*BASES.values(), *SAME_TOPIC.values()]):

@@ -20,7 +20,7 @@ from crawler.schedule.state import RunRecorder, is_failure, is_success, next_due
 from crawler.schedule.scheduler import ScheduleOptions, Scheduler
 from crawler.schedule.sitelock import SiteLock
 from crawler.sites import Site
-from pipelines.store import NewsStore
+from pipelines.db.store import NewsStore
 from tests.conftest import ROOT
 from tests.test_datasette import get
 

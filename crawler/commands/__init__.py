@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crawler.extensions import run_counts
+from pipelines.runs import describe_counts, run_counts
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -28,12 +28,10 @@ def run_spider_to_end(
     if command.crawler_process.bootstrap_failed or crawler.stats is None:
         command.exitcode = 1
         return None
-    counts = run_counts(crawler)
+    counts = run_counts(crawler.stats)
     if counts["failed"] or crawler.stats.get_value("finish_reason") != "finished":
         command.exitcode = 1
     return crawler, counts
 
 
-def describe_counts(counts: dict[str, int], *names: str) -> str:
-    """``"2 new, 0 duplicate"`` for the ``names`` given, in that order."""
-    return ", ".join(f"{counts[name]} {name}" for name in names)
+__all__ = ["describe_counts", "run_spider_to_end"]

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from scrapy.commands import ScrapyCommand
-from scrapy.exceptions import NotConfigured
+from pipelines.db.store import StoreError
 from scrapy.utils.log import configure_logging
 
 from crawler.schedule.scheduler import ScheduleOptions, Scheduler
@@ -49,7 +49,7 @@ class Command(ScrapyCommand):
             options = ScheduleOptions.from_settings(self.settings, opts.set or [])
             sites = load_sites(options.sites_file)
             scheduler = Scheduler(sites, options)
-        except (SitesError, NotConfigured) as exc:
+        except (SitesError, StoreError) as exc:
             print(f"Error: {exc}", file=sys.stderr)
             self.exitcode = 1
             return

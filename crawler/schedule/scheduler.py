@@ -27,7 +27,7 @@ from typing import Any
 from crawler.schedule.state import RunRecorder, is_failure, next_due
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.sites import Site, SitesError, load_sites
-from pipelines.store import NewsStore, database_path
+from pipelines.db.store import NewsStore, database_path
 
 logger = logging.getLogger(__name__)
 

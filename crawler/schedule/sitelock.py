@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipelines.store import database_path
+from pipelines.db.store import database_path
 
 
 def state_dir(settings: Any) -> Path:

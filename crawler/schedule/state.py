@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 from croniter import croniter
 
 from crawler.sites import parse_schedule
-from pipelines.store import NewsStore, utc_now
+from pipelines.db.store import NewsStore
+from pipelines.vietnamese.dates import utc_now
 
 __all__ = [
     "FAILURE_SQL",

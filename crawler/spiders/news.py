@@ -8,8 +8,10 @@
 Any field of the sites file can be overridden for the run with ``-a FIELD=VALUE``
 (``-a max_pages=50 -a delay=0``). Discovery: robots.txt sitemaps (indexes,
 gzip, Google News), RSS/Atom feeds (configured or announced by the home page),
-and listing pages with their pagination. Only pages that look like articles
-become items; the pipelines do the rest.
+and listing pages with their pagination. Each page is handed to the worker
+pool (:func:`pipelines.page.process_page`), which says what it is: an article
+comes back as a finished record, which the spider yields to the writer; a
+listing comes back as its links, which the spider follows by its rules.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag
 
 import scrapy
 import yaml
@@ -31,16 +32,15 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.discovery import (
-    Entry, canonical_url, feed_links, is_feed, page_kind, parse_feed, parse_since, parse_sitemap,
-)
-from crawler.items import ArticleItem
+from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
 from crawler.middlewares import validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
+from crawler.signals import fetch_validated, inc_stat
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
+from crawler.spiders.base import ArchiveSpider
 from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
-from pipelines.vietnamese.encoding import decode_html
-from pipelines.store import inc_stat, report_failure, store_for
+from pipelines.page import Fetched
+from pipelines.pageinfo import Links
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 PAGINATION = re.compile(r"[?&](page|trang|p|pg)=\d+|/(page|trang|p)[-/]?\d+(\.html?)?/?$", re.IGNORECASE)
 
 
-class NewsSpider(scrapy.Spider):
+class NewsSpider(ArchiveSpider):
     """Arguments: ``site``, ``url``, ``since`` and any site field.
 
     Settings: ``SITES_FILE``, ``NEWS_PATTERN_LIMIT``, ``NEWS_MIN_ARTICLE_CHARS``.
@@ -149,23 +149,16 @@ class NewsSpider(scrapy.Spider):
         return self._state("news_counters")
 
     def remember(self, response: Response) -> None:
-        """Keep a feed's or sitemap's validators, to be stored when the run finishes.
-
-        Not before: a run killed between the feed and its articles must read the feed
-        in full next time, not get a 304 and miss the articles it never stored.
-        """
+        """Hand a feed's or sitemap's validators to the writer, which keeps them if the run finishes."""
         if found := validators(response):
-            self._state("news_validators")[response.url] = (*found, response.status)
+            etag, modified = found
+            self.crawler.signals.send_catch_log(
+                fetch_validated, url=response.url, etag=etag, last_modified=modified, status=response.status
+            )
 
     def closed(self, reason: str) -> None:
         for lock in self.locks:
             lock.release()
-        if reason != "finished":
-            return
-        store = store_for(self.crawler)
-        for url, (etag, modified, status) in self._state("news_validators").items():
-            store.save_fetch_state(url, etag, modified, status)
-        store.commit()
 
     def site_for_url(self, url: str) -> Site | None:
         return next((s for s in self.sites if same_site(url, s.domain)), None)
@@ -235,8 +228,8 @@ class NewsSpider(scrapy.Spider):
             return None
         if self.requested(url):
             return None
-        store = store_for(self.crawler)
-        if store.knows_url(url) or (link != url and store.knows_url(link)):
+        archive = self.archive
+        if archive.knows_url(url) or (link != url and archive.knows_url(link)):
             inc_stat(self.crawler, "news/known", site.name)
             return None
         return self._request(site, url, "article", self.parse_page, depth, news_links=[link])
@@ -303,43 +296,54 @@ class NewsSpider(scrapy.Spider):
             elif request := self.article_request(site, entry.url, entry.published):
                 yield request
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
-        """A home, listing or article page: an item for an article, links for a listing."""
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        """A home, listing or article page: the workers say which; an item for an article, links for a listing."""
         if not self._fetched(response):
             return
         site = self._site(response)
         meta = response.meta
         if meta["news_kind"] == "home" and is_feed(response.body):  # -a url= given a feed
-            yield from self._entries(site, parse_feed(response.body, response.url))
+            for request in self._entries(site, parse_feed(response.body, response.url)):
+                yield request
+            return
+        content_type = response.headers.get("Content-Type")
+        if not isinstance(response, TextResponse) or b"html" not in (content_type or b"html"):  # a PDF...
+            inc_stat(self.crawler, "news/not_html", site.name)
             return
         # A listing link can still lead to an article that says so (og:type, JSON-LD).
         url_says_article = meta["news_kind"] == "article" and self.url_says_article(site, clean_url(response.url))
-        kind = "listing" if meta["news_kind"] == "home" else page_kind(response, url_says_article,
-                                                                        self.min_article_chars)
-        if kind == "other" or not isinstance(response, TextResponse):  # a PDF, an image...
-            inc_stat(self.crawler, "news/not_html", site.name)
-            return
-        if kind == "article":
-            yield self.article_item(site, response)
-            return
-        if meta["news_kind"] == "home":
-            for url in feed_links(response):
-                if same_site(url, site.domain) and url not in site.feeds:
-                    if request := self._request(site, url, "feed", self.parse_feed):
-                        yield request
-        yield from self.follow_links(site, response)
+        result = await self.extractor.page(Fetched(
+            response.url, response.body, content_type.decode("latin-1") if content_type else None,
+            kind="listing" if meta["news_kind"] == "home" else None,
+            url_says_article=url_says_article, domain=site.domain,
+        ))
+        if result.kind == "article":
+            inc_stat(self.crawler, "news/articles", site.name)
+            seen = [*meta.get("news_links", []), *meta.get("redirect_urls", []), response.url]
+            aliases = [u for u in dict.fromkeys(seen) if u != result.url]
+            yield self.article_item(result, site=site.name, aliases=aliases, via="crawl")
+        elif result.kind == "failed":
+            self.report_failure(result.url or response.url, "extract", result.reason or "failed", site.name)
+        elif result.kind == "empty":
+            logger.info("No article text left after cleaning: %s", result.url or response.url)
+        elif result.links is not None:
+            if meta["news_kind"] == "home":
+                for url in result.links.feeds:
+                    if same_site(url, site.domain) and url not in site.feeds:
+                        if request := self._request(site, url, "feed", self.parse_feed):
+                            yield request
+            for request in self.follow_links(site, result.links, meta["news_depth"]):
+                yield request
 
-    def follow_links(self, site: Site, response: TextResponse) -> Iterator[Any]:
+    def follow_links(self, site: Site, links: Links, depth: int) -> Iterator[Any]:
         """Article candidates first; then listing links, and the next pages only when this page had news.
 
         A listing page whose article links are all stored already ends its pagination: older
         pages were read by earlier runs. That also stops paging traps without articles.
         """
-        depth = response.meta["news_depth"]
-        next_pages = set(response.css('link[rel="next"]::attr(href), a[rel~="next"]::attr(href)').getall())
+        next_pages = set(links.next_pages)
         listings, fresh = [], 0
-        for href in dict.fromkeys(response.css("a::attr(href)").getall()):
-            link = urldefrag(response.urljoin(href.strip()))[0]
+        for link in links.links:
             if not link.startswith(("http://", "https://")) or not same_site(link, site.domain) or is_asset(link):
                 continue
             url = clean_url(link)
@@ -348,7 +352,7 @@ class NewsSpider(scrapy.Spider):
                     fresh += 1
                     yield request
             elif not any(re.search(p, url) for p in site.deny):
-                listings.append((url, href in next_pages or bool(PAGINATION.search(url))))
+                listings.append((url, link in next_pages or bool(PAGINATION.search(url))))
         for url, paging in listings:
             if paging and not fresh:
                 inc_stat(self.crawler, "news/paging_stopped", site.name)
@@ -370,16 +374,6 @@ class NewsSpider(scrapy.Spider):
         counters[shape] = counters.get(shape, 0) + 1
         return self._request(site, url, "listing", self.parse_page, depth)
 
-    def article_item(self, site: Site, response: TextResponse) -> ArticleItem:
-        canonical = canonical_url(response)
-        url = clean_url(canonical) if canonical and same_site(canonical, site.domain) else clean_url(response.url)
-        seen = [*response.meta.get("news_links", []), *response.meta.get("redirect_urls", []), response.url]
-        aliases = [u for u in dict.fromkeys(seen) if u != url]
-        inc_stat(self.crawler, "news/articles", site.name)
-        # decode_html, not response.text: windows-1258 pages come out NFC, mislabelled ones right.
-        html = decode_html(response.body, response.headers.get("Content-Type"))
-        return ArticleItem(url=url, html=html, site=site.name, aliases=aliases, via="crawl")
-
     # --- failures ------------------------------------------------------------------
 
     def failed(self, failure: Failure) -> None:
@@ -399,4 +393,4 @@ class NewsSpider(scrapy.Spider):
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         inc_stat(self.crawler, "news/http_errors", site)
         logger.debug("Failed %s: %s", request.url, reason)
-        report_failure(self.crawler, request.url, "fetch", reason)
+        self.report_failure(request.url, "fetch", reason, site)

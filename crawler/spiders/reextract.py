@@ -1,4 +1,4 @@
-"""Re-extract stored pages offline through the same pipelines as a crawl."""
+"""Re-extract stored pages offline through the same per-page function and writer as a crawl."""
 
 from __future__ import annotations
 
@@ -6,20 +6,18 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import scrapy
-
-from crawler.items import ArticleItem
-from pipelines.store import store_for
+from crawler.spiders.base import ArchiveSpider, in_order
+from pipelines.page import Fetched
 
 logger = logging.getLogger(__name__)
 
 
-class ReextractSpider(scrapy.Spider):
-    """Yield one item per stored page (table ``pages``), optionally for one site.
+class ReextractSpider(ArchiveSpider):
+    """Yield one item per stored page (table ``pages``) that still extracts, optionally for one site.
 
-    Each item carries the page's HTML and ``via="reextract"``: the extract stage
-    runs again, normalize and dedupe follow, and the store updates the articles
-    whose extraction changed. Nothing is fetched. Arguments: ``site``.
+    Each page goes through the per-page function again (in the workers, as it
+    was stored: gzipped), and its record carries ``via="reextract"``: the writer
+    updates the articles whose extraction changed. Nothing is fetched. Arguments: ``site``.
     """
 
     name = "reextract"
@@ -31,6 +29,17 @@ class ReextractSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         stats = self.crawler.stats
-        for page in store_for(self.crawler).iter_pages(self.site_name):
-            stats.inc_value("reextract/pages")
-            yield ArticleItem(url=page["url"], via="reextract", site=page["site"], html=page["html"])
+
+        def jobs():
+            for page in self.archive.iter_pages(self.site_name):
+                stats.inc_value("reextract/pages")
+                fetched = Fetched(page["url"], page["html_gz"], kind="article", canonical="never", gzipped=True)
+                yield page, self.extractor.page(fetched)
+
+        async for page, result in in_order(jobs(), self.window):
+            if result.kind == "article":
+                yield self.article_item(result, via="reextract", site=page["site"])
+            elif result.kind == "failed":
+                self.report_failure(page["url"], "extract", result.reason or "failed", page["site"])
+            else:
+                logger.warning("No article text left after cleaning: %s", page["url"])

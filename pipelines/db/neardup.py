@@ -1,4 +1,4 @@
-"""The near-duplicate tables of :class:`~pipelines.store.NewsStore` (signatures, saved index, links, stories).
+"""The near-duplicate tables of :class:`~pipelines.db.store.NewsStore` (signatures, saved index, links, stories).
 
 A mixin, so that the store stays the only writer and its batch transaction
 covers these writes too; kept apart because it is a second idea.
@@ -25,19 +25,19 @@ LAST_SEQ = (
 )
 
 
-class NearDupStore:
+class NearDupTables:
     """Reads and writes of the near-duplicate tables; every write joins the store's open batch."""
 
     db: Database
 
-    def _write(self) -> None:  # provided by NewsStore
+    def begin(self) -> None:  # provided by NewsStore
         raise NotImplementedError
 
     def neardup_config(self) -> dict[str, str]:
         return {row[0]: row[1] for row in self.db.execute("SELECT name, value FROM neardup_config")}
 
     def set_neardup_config(self, config: dict[str, str]) -> None:
-        self._write()
+        self.begin()
         self.db["neardup_config"].upsert_all([{"name": k, "value": v} for k, v in config.items()], pk="name")
 
     def signed_count(self, after_seq: int = 0) -> int:
@@ -64,7 +64,7 @@ class NearDupStore:
 
     def save_signature(self, article_id: int, signature: Signature) -> int:
         """Store (or replace) an article's signature; return its sequence number, one more than any before."""
-        self._write()
+        self.begin()
         row = self.db.execute(
             "INSERT OR REPLACE INTO neardup_signatures (article_id, shingles, signature, signed, seq) "
             f"VALUES (?, ?, ?, ?, {LAST_SEQ} + 1) RETURNING seq",
@@ -81,7 +81,7 @@ class NearDupStore:
         lock, so the committed numbers always run without a gap.
         """
         if lock:
-            self._write()
+            self.begin()
         return self.db.execute(
             "SELECT article_id, signature, shingles, seq FROM neardup_signatures WHERE seq > ? ORDER BY seq LIMIT ?",
             [seq, limit],
@@ -102,7 +102,7 @@ class NearDupStore:
 
         In parts of ``part_bytes`` at most: an SQLite value must stay under 1 GB.
         """
-        self._write()
+        self.begin()
         self.db.execute("DELETE FROM neardup_index")
         for name, array in arrays.items():
             data = memoryview(np.ascontiguousarray(array)).cast("B")
@@ -123,7 +123,7 @@ class NearDupStore:
         stories = {row[0] for row in self.db.execute(f"SELECT story_id FROM articles WHERE id IN ({marks})", ids)}
         story_id = min(stories)
         now = utc_now()
-        self._write()
+        self.begin()
         self.db.conn.executemany(
             "INSERT OR REPLACE INTO near_duplicates (article_id, similar_id, jaccard, containment, method, found) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -157,7 +157,7 @@ class NearDupStore:
         Sequence numbers go on from where they were (``seq_floor``), so a crawl
         running meanwhile still sees the new signatures as new.
         """
-        self._write()
+        self.begin()
         floor = self.last_seq()
         for table in ("near_duplicates", "neardup_index", "neardup_signatures"):
             self.db.execute(f"DELETE FROM {table}")

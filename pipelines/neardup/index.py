@@ -1,10 +1,11 @@
 """Near-duplicate detection: link republished, edited and reworded copies into stories.
 
-Runs after the store (it needs the article id). Each new or changed article is
-signed (MinHash of its syllable shingles, :mod:`pipelines.neardup.minhash`), its LSH
-buckets are looked up in an in-memory index (:mod:`pipelines.neardup.bucket_index`),
-and each candidate sharing a bucket is judged on estimated Jaccard and
-containment. Links go to ``near_duplicates`` and the article joins the story
+The writer (the store pipeline) calls it right after storing an article (it
+needs the article id). Each new or changed article comes signed by the per-page
+function in the workers (MinHash of its syllable shingles and its LSH band keys,
+:mod:`pipelines.neardup.minhash`); here its buckets are looked up in an in-memory
+index (:mod:`pipelines.neardup.bucket_index`), and each candidate sharing a bucket
+is judged on estimated Jaccard and containment. Links go to ``near_duplicates`` and the article joins the story
 (``articles.story_id``) of what it links to. The work per article is a few
 memory lookups and one signature row: it does not grow with the database.
 """
@@ -18,16 +19,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from itemadapter import ItemAdapter
-from scrapy.exceptions import NotConfigured
-
 from pipelines.neardup.bucket_index import BucketIndex, Sketches
-from pipelines.neardup.minhash import Banding, Match, Signer, Thresholds, find_matches
-from pipelines.store import NewsStore, store_for
+from pipelines.neardup.minhash import Banding, Match, Signature, Signer, Thresholds, find_matches
 
 if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+
+    from pipelines.db.store import NewsStore
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +120,7 @@ class NearDupIndex:
             details = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in changed.items())
             raise NearDupConfigError(
                 f"the near-duplicate signatures in NEWS_DB were made with other settings ({details}): "
-                "run `scrapy dedupe --rebuild` to recompute them"
+                "run `scrapy neardup --rebuild` to recompute them"
             )
 
     # --- the in-memory buckets ------------------------------------------------------
@@ -183,9 +181,15 @@ class NearDupIndex:
     # --- articles --------------------------------------------------------------------
 
     def add(self, article_id: int, text: str) -> tuple[int, list[Match]]:
-        """Sign ``article_id`` (again, when it changed), link it to its near-duplicates; return (story id, links)."""
+        """Sign ``article_id`` here (offline catch-up and rebuilds) and link it; see :meth:`link`."""
         signature = self.signer.sign(text)
-        keys = self.banding.keys(signature.values[np.newaxis, :])[0]  # an array, as the index reads it
+        return self.link(article_id, signature, self.banding.keys(signature.values[np.newaxis, :])[0])
+
+    def link(self, article_id: int, signature: Signature, keys: np.ndarray) -> tuple[int, list[Match]]:
+        """Link ``article_id`` (signed again, when it changed) to its near-duplicates; return (story id, links).
+
+        ``keys``: its uint64 band keys (:meth:`Banding.keys`), as the per-page function made them.
+        """
         self.catch_up()  # inside the write transaction: nobody else can sign until it commits
         candidates = self.buckets.members(keys, self.settings.bucket_limit)
         candidates.discard(article_id)
@@ -238,69 +242,3 @@ def progress_logger(total: int, every_seconds: float = 5.0) -> Callable[[int], N
             logger.info("Near-duplicates: %d/%d articles signed (%.0f/s)", done, total, rate)
 
     return report
-
-
-class NearDupPipeline:
-    """Link each new or changed article to its near-duplicates and give it a story.
-
-    Settings: ``NEARDUP_ENABLED`` and the other ``NEARDUP_*`` (see README). Stats:
-    ``neardup/signed``, ``neardup/linked`` (articles with links), ``neardup/links``,
-    ``neardup/caught_up`` (articles signed at start: stored while the stage was off).
-    """
-
-    def __init__(self, crawler: Crawler, settings: NearDupSettings) -> None:
-        self.crawler = crawler
-        self.index = NearDupIndex(store_for(crawler), settings)
-        # The store leaves each article's commit to this stage, so that the article
-        # and its signature, links and story land in one transaction.
-        self.index.store.commit_held = True
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> NearDupPipeline:
-        if not crawler.settings.getbool("NEARDUP_ENABLED", True):
-            raise NotConfigured("NEARDUP_ENABLED is off")
-        pipeline = cls(crawler, NearDupSettings.from_settings(crawler.settings))
-        pipeline.index.check_config()
-        return pipeline
-
-    def open_spider(self) -> None:
-        store = self.index.store
-        started = time.monotonic()
-        self.index.load()
-        store.commit()
-        signed = store.signed_count()
-        logger.info("Near-duplicates: index of %d signed articles loaded in %.2f s", signed, time.monotonic() - started)
-        unsigned = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] - signed
-        if unsigned > 0:
-            logger.info("Near-duplicates: signing %d stored articles that have no signature yet", unsigned)
-            caught_up = self.index.sign_unsigned(progress_logger(unsigned), commit_every=CATCH_UP_BATCH)
-            store.commit()
-            self.crawler.stats.inc_value("neardup/caught_up", caught_up)
-
-    def process_item(self, item: Any) -> Any:
-        try:
-            return self.link(item)
-        finally:
-            self.index.store.commit_when_due()  # held by the store for this item
-
-    def link(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        article_id = adapter.get("article_id")
-        if not article_id:  # the store is off: nothing to link
-            return item
-        story_id, matches = self.index.add(article_id, adapter.get("text") or "")
-        adapter["story_id"] = story_id
-        stats = self.crawler.stats
-        stats.inc_value("neardup/signed")
-        if matches:
-            stats.inc_value("neardup/linked")
-            stats.inc_value("neardup/links", len(matches))
-            logger.info(
-                "Near-duplicate: article %s (%s) is story %s, like %s",
-                article_id, adapter.get("url"), story_id, ", ".join(str(m.similar_id) for m in matches),
-            )
-        return item
-
-    def close_spider(self) -> None:
-        self.index.save_snapshot_if_stale()
-        self.index.store.commit()

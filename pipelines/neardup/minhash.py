@@ -1,7 +1,14 @@
-"""MinHash signatures of Vietnamese text and an LSH index over them (datasketch).
+"""MinHash signatures of Vietnamese text and the LSH banding over them.
 
-Pure functions and one class, no Scrapy and no SQLite: the near-duplicate
-pipeline, the ``scrapy dedupe`` command, the tests and the benchmark share them.
+Pure functions and small classes, no Scrapy and no SQLite: the per-page
+function in the workers signs, the writer looks up, and the ``scrapy neardup``
+command, the tests and the benchmark share them.
+
+The signatures are exactly datasketch's (``MinHash(scheme="affine32", seed=1)``
+with its SHA-1 hash; ``tests/test_neardup_minhash.py`` checks it value for
+value), computed here with numpy alone: importing datasketch brings in scipy,
+46 MB in every extraction worker. The band parameters are datasketch's
+``MinHashLSH`` optimum, computed the same way (see :func:`optimal_bands`).
 
 Vietnamese writes one syllable per space-separated token and most words are
 two syllables, so a shingle is ``k`` consecutive syllables of the lower-cased
@@ -13,12 +20,17 @@ lose reworded copies, where every substituted syllable breaks ``k`` shingles.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 SCHEME = "affine32"  # datasketch's default since 2.0: uint32 hash values
 SEED = 1
@@ -54,6 +66,8 @@ class Signature:
     @property
     def minhash(self) -> LeanMinHash:
         """The values as datasketch's MinHash, for its other tools (e.g. ``MinHashLSH``)."""
+        from datasketch import LeanMinHash
+
         return LeanMinHash(seed=SEED, hashvalues=self.values, scheme=SCHEME)
 
     def jaccard(self, other: Signature) -> float:
@@ -71,21 +85,41 @@ class Signature:
         return cls(np.frombuffer(blob, dtype="<u4").astype(np.uint32), size)
 
 
+# The MurmurHash3 32-bit finalizer, which datasketch's affine32 scheme applies to each input hash.
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
+def permutations(num_perm: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations ``h -> a*h + b mod 2^32`` (``a`` odd) of datasketch's affine32 scheme."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
 class Signer:
     """Build signatures with fixed parameters (the permutations are made once)."""
 
     def __init__(self, num_perm: int = 128, shingle_size: int = 3) -> None:
         self.num_perm = num_perm
         self.shingle_size = shingle_size
-        self._template = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
+        self._a, self._b = permutations(num_perm)
 
     def sign(self, text: str) -> Signature:
         grams = shingles(text, self.shingle_size)
-        minhash = MinHash(
-            num_perm=self.num_perm, seed=SEED, scheme=SCHEME, permutations=self._template.permutations
-        )
-        minhash.update_batch([gram.encode("utf-8") for gram in grams])
-        return Signature(minhash.hashvalues.astype(np.uint32), len(grams))
+        values = np.full(self.num_perm, np.uint32(0xFFFFFFFF), np.uint32)
+        if grams:
+            # SHA-1's first four bytes, little-endian: datasketch's sha1_hash32.
+            digests = b"".join(hashlib.sha1(gram.encode("utf-8")).digest()[:4] for gram in grams)
+            hashed = np.frombuffer(digests, "<u4").astype(np.uint32).reshape(-1, 1)
+            s1, m1, s2, m2, s3 = _FMIX
+            hashed ^= hashed >> s1
+            hashed *= m1
+            hashed ^= hashed >> s2
+            hashed *= m2
+            hashed ^= hashed >> s3
+            values = np.minimum(values, (hashed * self._a + self._b).min(axis=0))
+        return Signature(values, len(grams))
 
 
 @dataclass(frozen=True)
@@ -112,8 +146,8 @@ def containment(jaccard: float, size_a: int, size_b: int) -> float:
 class Banding:
     """LSH banding: ``bands`` bucket keys per signature, each from ``rows`` hash values.
 
-    The number of bands and rows come from datasketch's :class:`MinHashLSH`
-    optimizer for ``threshold`` (the Jaccard similarity a pair must reach to be
+    The number of bands and rows are those datasketch's :class:`MinHashLSH`
+    chooses for ``threshold`` (:func:`optimal_bands`) (the Jaccard similarity a pair must reach to be
     likely to share a bucket). The buckets themselves live in our own compact
     index (:mod:`pipelines.neardup.bucket_index`), not in datasketch's dicts of Python
     objects, which take seconds and hundreds of megabytes to load at 100,000
@@ -121,10 +155,8 @@ class Banding:
     """
 
     def __init__(self, num_perm: int = 128, threshold: float = 0.3) -> None:
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.bands, self.rows = lsh.b, lsh.r
-        # datasketch's bands are consecutive runs of ``rows`` values.
-        assert lsh.hashranges == [(i * self.rows, (i + 1) * self.rows) for i in range(self.bands)]
+        # Bands are consecutive runs of ``rows`` values, as datasketch's.
+        self.bands, self.rows = optimal_bands(threshold, num_perm)
         # A different start per band, so equal values in two bands give two keys.
         self._salts = np.random.default_rng(SEED).integers(1, 2**63, size=self.bands, dtype=np.uint64)
 
@@ -148,6 +180,30 @@ class Banding:
     def buckets(self, signature: Signature) -> list[int]:
         """The bucket keys of one signature."""
         return self.keys(signature.values[np.newaxis, :])[0].tolist()
+
+
+def optimal_bands(threshold: float, num_perm: int, false_positive_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows) with the least weighted sum of false positive and negative probabilities.
+
+    datasketch's ``MinHashLSH`` optimizer (weights 0.5 and 0.5), without scipy:
+    the integrands are polynomials of degree ``bands * rows <= num_perm``, so
+    Gauss-Legendre quadrature with ``num_perm // 2 + 1`` points is exact.
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+
+    def integral(function: Callable[[np.ndarray], np.ndarray], low: float, high: float) -> float:
+        half = (high - low) / 2
+        return float(half * np.sum(weights * function(half * nodes + (high + low) / 2)))
+
+    best, best_error = (0, 0), float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            false_positive = integral(lambda s: 1 - (1 - s**rows) ** bands, 0.0, threshold)
+            false_negative = integral(lambda s: (1 - s**rows) ** bands, threshold, 1.0)
+            error = false_positive * false_positive_weight + false_negative * (1 - false_positive_weight)
+            if error < best_error:
+                best, best_error = (bands, rows), error
+    return best
 
 
 _MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)

@@ -1,7 +1,8 @@
 """One page's article text and metadata: trafilatura plus our Vietnamese layer.
 
-A pure function, without Scrapy or the database, so that extraction worker
-processes (:mod:`pipelines.extract_pool`) import little and start fast.
+A pure function, without Scrapy or the database, so that worker processes
+(:mod:`pipelines.workers`, running :func:`pipelines.page.process_page`) import
+little and start fast.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 import trafilatura
+from lxml.html import HtmlElement
 from trafilatura.settings import use_config
 from trafilatura.utils import load_html
 
@@ -39,14 +41,17 @@ def _trafilatura_fields(document: Any) -> dict[str, Any]:
     }
 
 
-def extract_article(html: str, url: str, config: ConfigParser | None = None) -> dict[str, Any] | None:
-    """The article text and metadata of one page, as item fields, or None when it has no text.
+def extract_article(
+    page: str | HtmlElement, url: str, config: ConfigParser | None = None
+) -> dict[str, Any] | None:
+    """The article text and metadata of one page (HTML, or its parsed tree), as item fields, or None.
 
     Our layer reads the metadata from the intact page (:func:`pipelines.vietnamese.metadata.page_metadata`)
     and narrows the page to its body (:func:`pipelines.vietnamese.body.focus_body`); then trafilatura's
-    ``bare_extraction`` runs once, with metadata, and fills what our layer did not find.
+    ``bare_extraction`` runs once, with metadata, on the same tree, and fills what our layer did not
+    find. A tree given is changed in place (narrowed to the body).
     """
-    tree = load_html(unicodedata.normalize("NFC", html))
+    tree = page if isinstance(page, HtmlElement) else load_html(unicodedata.normalize("NFC", page))
     if tree is None:
         return None
     ours = page_metadata(tree, url)

@@ -1,4 +1,4 @@
-"""``scrapy dedupe [--rebuild]``: sign unsigned articles, or recompute every near-duplicate link."""
+"""``scrapy neardup [--rebuild]``: sign unsigned articles, or recompute every near-duplicate link."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import logging
 import time
 
 from scrapy.commands import ScrapyCommand
-from scrapy.exceptions import NotConfigured, UsageError
+from scrapy.exceptions import UsageError
 
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
-from pipelines.store import NewsStore, database_path
+from pipelines.db.store import NewsStore, StoreError, database_path
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +43,11 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         if args:
-            raise UsageError(f"unexpected arguments {args}: dedupe takes only --rebuild")
+            raise UsageError(f"unexpected arguments {args}: neardup takes only --rebuild")
         try:
             settings = NearDupSettings.from_settings(self.settings)
             store = NewsStore.open(database_path(self.settings))
-        except (NearDupConfigError, NotConfigured) as exc:
+        except (NearDupConfigError, StoreError) as exc:
             raise UsageError(str(exc)) from exc
         index = NearDupIndex(store, settings)
         started = time.monotonic()

@@ -1,11 +1,13 @@
-"""Run extraction in worker processes, with a time limit per page.
+"""Run the per-page function in worker processes, with a time limit per page.
 
 Extraction is the CPU cost of a crawl (tens of milliseconds a page, far more for
-a heavy one), and Scrapy's engine is one thread. :class:`ExtractPool` keeps a few
-worker processes, each reading one page at a time from a pipe; the engine awaits
-the result, so fetching goes on while the workers extract, on every core. A
-page that takes longer than the time limit gets its worker killed and replaced:
-one pathological page cannot stall the crawl.
+a heavy one), and Scrapy's engine is one thread. :class:`PagePool` keeps a few
+worker processes, each reading one job at a time from a pipe and running
+:func:`pipelines.page.process_page` (or :func:`~pipelines.page.process_text`) on
+it; the engine awaits the result, so fetching and writing go on while the
+workers parse, extract, normalize, hash and sign, on every core. A page that
+takes longer than the time limit gets its worker killed and replaced: one
+pathological page cannot stall the crawl.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
-from trafilatura.settings import use_config
+# Light: no Scrapy, no database; a spawned worker imports this module and these alone.
+from pipelines.page import Fetched, PageOptions, PageResult, process_page, process_text
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +32,24 @@ logger = logging.getLogger(__name__)
 STARTUP_SECONDS = 120
 
 
-class ExtractionTimeout(Exception):
+class PageTimeout(Exception):
     """The page took longer than the time limit; its worker was replaced."""
 
 
 class WorkerFailed(Exception):
-    """The worker raised or died while extracting the page."""
+    """The worker raised or died while processing the page."""
 
 
-def _serve(conn: Connection) -> None:
-    """The worker's loop: (html, url) in, ("ok", fields) or ("error", reason) out; None stops it."""
-    from pipelines.vietnamese.extract import extract_article  # light: no Scrapy, no database
+def run_job(job: Fetched | dict[str, Any], options: PageOptions) -> PageResult:
+    """A page (:class:`Fetched`) through :func:`process_page`, or a text seed's fields through :func:`process_text`."""
+    return process_page(job, options) if isinstance(job, Fetched) else process_text(job, options)
 
+
+def _serve(conn: Connection, options: PageOptions) -> None:
+    """The worker's loop: a job in, ("ok", PageResult) or ("error", reason) out; None stops it."""
     # Ctrl-C reaches the whole process group: the engine decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn.send(("ready", None))  # start-up (imports) does not count against a page's time limit
-    config = use_config()  # built once per worker
     parent = os.getppid()
     while True:
         # A killed engine sends no None, and forked siblings keep the pipe open (no EOF):
@@ -58,34 +63,33 @@ def _serve(conn: Connection) -> None:
             return
         if job is None:
             return
-        html, url = job
         try:
-            conn.send(("ok", extract_article(html, url, config)))
+            conn.send(("ok", run_job(job, options)))
         except Exception as exc:  # report it to the engine, keep serving
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 class _Worker:
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, options: PageOptions) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), daemon=True, name="extract-worker")
+        self.process = context.Process(target=_serve, args=(child, options), daemon=True, name="page-worker")
         self.process.start()
         child.close()
         self.ready = False
 
-    def call(self, html: str, url: str, timeout: float) -> dict[str, Any] | None:
+    def call(self, job: Fetched | dict[str, Any], timeout: float) -> PageResult:
         try:
             if not self.ready:
                 if not self.conn.poll(STARTUP_SECONDS):
-                    raise WorkerFailed(f"extraction worker did not start within {STARTUP_SECONDS}s")
+                    raise WorkerFailed(f"page worker did not start within {STARTUP_SECONDS}s")
                 self.conn.recv()
                 self.ready = True
-            self.conn.send((html, url))
+            self.conn.send(job)
             if not self.conn.poll(timeout):
-                raise ExtractionTimeout(f"extraction took longer than {timeout:g}s")
+                raise PageTimeout(f"the page took longer than {timeout:g}s")
             status, value = self.conn.recv()
         except (EOFError, OSError) as exc:
-            raise WorkerFailed(f"extraction worker died ({exc.__class__.__name__})") from exc
+            raise WorkerFailed(f"page worker died ({exc.__class__.__name__})") from exc
         if status == "error":
             raise WorkerFailed(value)
         return value
@@ -103,12 +107,14 @@ class _Worker:
         self.conn.close()
 
 
-class ExtractPool:
-    """``workers`` extraction processes (started on first use) and a per-page time limit in seconds."""
+class PagePool:
+    """``workers`` processes (started on first use) running the per-page function with ``options``,
+    and a per-page time limit in seconds."""
 
-    def __init__(self, workers: int, timeout: float) -> None:
+    def __init__(self, workers: int, timeout: float, options: PageOptions) -> None:
         self.workers = workers
         self.timeout = timeout
+        self.options = options
         # spawn, not fork: a forked worker would inherit the engine's file descriptors
         # (database, sockets, the scheduler's site lock) and outlive a killed engine holding
         # them. A spawned one holds only its end of the pipe, and the pipe's end of file
@@ -121,28 +127,28 @@ class ExtractPool:
     def _start(self) -> ThreadPoolExecutor:
         if self.threads is None:
             for _ in range(self.workers):
-                self.idle.put(_Worker(self.context))
-            self.threads = ThreadPoolExecutor(self.workers, thread_name_prefix="extract")
+                self.idle.put(_Worker(self.context, self.options))
+            self.threads = ThreadPoolExecutor(self.workers, thread_name_prefix="pages")
         return self.threads
 
-    def run(self, html: str, url: str) -> dict[str, Any] | None:
-        """Extract one page in a worker (blocking); see :func:`pipelines.vietnamese.extract.extract_article`."""
+    def run(self, job: Fetched | dict[str, Any]) -> PageResult:
+        """One job in a worker (blocking); see :func:`run_job`."""
         self._start()
         worker = self.idle.get()
         try:
-            return worker.call(html, url, self.timeout)
-        except (ExtractionTimeout, WorkerFailed) as exc:
-            if isinstance(exc, ExtractionTimeout) or not worker.process.is_alive():
+            return worker.call(job, self.timeout)
+        except (PageTimeout, WorkerFailed) as exc:
+            if isinstance(exc, PageTimeout) or not worker.process.is_alive():
                 worker.stop(kill=True)
-                worker = _Worker(self.context)
+                worker = _Worker(self.context, self.options)
                 self.replaced += 1
             raise
         finally:
             self.idle.put(worker)
 
-    async def extract(self, html: str, url: str) -> dict[str, Any] | None:
+    async def process(self, job: Fetched | dict[str, Any]) -> PageResult:
         """:meth:`run` without blocking the engine."""
-        return await asyncio.wrap_future(self._start().submit(self.run, html, url))
+        return await asyncio.wrap_future(self._start().submit(self.run, job))
 
     def close(self) -> None:
         if self.threads is None:

@@ -1,4 +1,4 @@
-"""Extraction in worker processes: same results, a time limit per page, workers replaced."""
+"""The per-page function in worker processes: same results, a time limit per page, workers replaced."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from pipelines.extract_pool import ExtractionTimeout, ExtractPool, WorkerFailed
-from pipelines.vietnamese.extract import extract_article
-from pipelines.store import ARTICLE_COLUMNS
+from pipelines.db.store import ARTICLE_COLUMNS
+from pipelines.page import Fetched, PageOptions, process_page, process_text
+from pipelines.workers import PagePool, PageTimeout, WorkerFailed
 from tests.conftest import run_scrapy
 
 PAGES = Path(__file__).parent / "pages"
@@ -32,39 +32,47 @@ HEAVY_PAGE = (
 )
 
 
+OPTIONS = PageOptions()
+
+
+def page(name: str) -> Fetched:
+    return Fetched(URL, (PAGES / name).read_bytes(), kind="article", canonical="never")
+
+
 @pytest.fixture(scope="module")
 def pool():
-    pool = ExtractPool(workers=1, timeout=30)
+    pool = PagePool(workers=1, timeout=30, options=OPTIONS)
     yield pool
     pool.close()
 
 
-def test_pool_gives_what_extraction_gives_in_process(pool: ExtractPool) -> None:
-    html = (PAGES / "jsonld_article.html").read_text(encoding="utf-8")
-    assert pool.run(html, URL) == extract_article(html, URL)
+def test_pool_gives_what_the_function_gives_in_process(pool: PagePool) -> None:
+    assert pool.run(page("jsonld_article.html")) == process_page(page("jsonld_article.html"), OPTIONS)
+    seed = {"url": URL, "text": "Một đoạn văn bản  đủ dài\u00a0để làm bài báo thử nghiệm hôm nay."}
+    assert pool.run(seed) == process_text(seed, OPTIONS)
 
 
-def test_slow_page_times_out_and_its_worker_is_replaced(pool: ExtractPool) -> None:
-    html = (PAGES / "jsonld_article.html").read_text(encoding="utf-8")
+def test_slow_page_times_out_and_its_worker_is_replaced(pool: PagePool) -> None:
     worker_pid = pool.idle.queue[0].process.pid
     pool.timeout = 0.5  # the heavy page needs seconds
     try:
-        with pytest.raises(ExtractionTimeout):
-            pool.run(HEAVY_PAGE, URL)
+        with pytest.raises(PageTimeout):
+            pool.run(Fetched(URL, HEAVY_PAGE.encode(), kind="article"))
     finally:
         pool.timeout = 30
     assert pool.idle.queue[0].process.pid != worker_pid
-    assert pool.run(html, URL)["author"] == "Vũ Dung"  # the new worker serves
+    assert pool.run(page("jsonld_article.html")).fields["author"] == "Vũ Dung"  # the new worker serves
 
 
-def test_dead_worker_is_reported_and_replaced(pool: ExtractPool) -> None:
-    html = (PAGES / "meta_only_article.html").read_text(encoding="utf-8")
-    pool.run(html, URL)  # make sure the worker is up
+def test_dead_worker_is_reported_and_replaced(pool: PagePool) -> None:
+    pool.run(page("meta_only_article.html"))  # make sure the worker is up
     os.kill(pool.idle.queue[0].process.pid, signal.SIGKILL)
     pool.idle.queue[0].process.join()
     with pytest.raises(WorkerFailed, match="died"):
-        pool.run(html, URL)
-    assert pool.run(html, URL)["title"] == "Giá rau xanh tăng mạnh sau đợt mưa lớn ở miền Tây"
+        pool.run(page("meta_only_article.html"))
+    assert pool.run(page("meta_only_article.html")).fields["title"] == (
+        "Giá rau xanh tăng mạnh sau đợt mưa lớn ở miền Tây"
+    )
 
 
 def test_replay_in_workers_equals_in_process(tmp_path: Path) -> None:
@@ -86,7 +94,8 @@ def test_time_limit_records_the_slow_page_and_the_run_goes_on(tmp_path: Path, db
     assert "Replayed 4 files" in result.stdout and "3 new" in result.stdout and "1 failed" in result.stdout
     db = Database(db_path)
     failure = next(db["failures"].rows)
-    assert failure["url"] == "https://www.qdnd.vn/xa-hoi/bai-rat-dai-1052003"
+    # The worker was stopped before it read the page's own URL: the failure names the file.
+    assert failure["url"] == str(folder / "heavy.html")
     assert "EXTRACT_TIMEOUT=1" in failure["reason"]
     assert next(db["crawl_runs"].rows)["status"] == "finished"
 

@@ -1,0 +1,80 @@
+"""What the project's spiders share: the worker pool that processes pages, a read-only view of
+the archive, and the way failures reach the writer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Any, TypeVar
+
+import scrapy
+from scrapy import signals
+
+from crawler.items import ArticleItem
+from crawler.signals import report_failure
+from pipelines.db.store import ArchiveReader, database_path
+from pipelines.extract import Extractor
+from pipelines.page import PageResult
+
+
+T = TypeVar("T")
+
+
+async def in_order(jobs: Iterable[tuple[T, Awaitable[PageResult] | None]], window: int) -> AsyncIterator[
+    tuple[T, PageResult | None]
+]:
+    """Run the awaitables of ``jobs`` with at most ``window`` under way, and yield each with its key
+    in the order given (None stays None). For ``start()`` of the offline spiders: every worker
+    stays busy, memory stays bounded, and records reach the writer in the order of the input.
+    """
+    pending: deque[tuple[T, asyncio.Future[PageResult] | None]] = deque()
+    for key, awaitable in jobs:
+        pending.append((key, asyncio.ensure_future(awaitable) if awaitable is not None else None))
+        while len(pending) > window or (pending and pending[0][1] is None):
+            head, future = pending.popleft()
+            yield head, (await future if future is not None else None)
+    while pending:
+        head, future = pending.popleft()
+        yield head, (await future if future is not None else None)
+
+
+class ArchiveSpider(scrapy.Spider):
+    """A spider whose pages go through :class:`~pipelines.extract.Extractor` and whose records go to
+    the store pipeline. ``archive`` answers read-only questions (is a URL stored?) on a connection
+    of its own, opened on first use: the store pipeline creates the database when the spider opens.
+    """
+
+    command = ""  # how crawl_runs names the command
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ArchiveSpider:
+        spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.extractor = Extractor.from_crawler(crawler)
+        spider._archive = None
+        crawler.signals.connect(spider._close_archive, signal=signals.spider_closed)
+        return spider
+
+    @property
+    def archive(self) -> ArchiveReader:
+        if self._archive is None:
+            self._archive = ArchiveReader.open_readonly(database_path(self.settings))
+        return self._archive
+
+    def _close_archive(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None
+
+    @property
+    def window(self) -> int:
+        """Pages under way at once in ``start()``: enough to keep every worker busy."""
+        return 2 * max(self.settings.getint("EXTRACT_WORKERS", 2), 1) + 2
+
+    def report_failure(self, url: str, stage: str, reason: str, site: str | None = None) -> None:
+        report_failure(self.crawler, url, stage, reason, site)
+
+    @staticmethod
+    def article_item(result: PageResult, **fields: Any) -> ArticleItem:
+        """The item of a finished record (``result.fields``), with the source's own ``fields``."""
+        return ArticleItem(**{**result.fields, "url": result.url, **fields})

@@ -1,0 +1,299 @@
+"""The SQLite database: one file, written through sqlite-utils, in batches.
+
+:class:`NewsStore` is the writer's handle (the store pipeline's, or an offline
+command's): every write joins one open transaction that is committed when
+``STORE_BATCH_SIZE`` articles are pending, when ``STORE_COMMIT_SECONDS`` have
+passed, and on close; an article, its URLs, page, search row and near-duplicate
+links always land together, so a crash or kill loses at most the uncommitted
+batch and never leaves half an article. :class:`ArchiveReader` is the read-only
+handle of the components that only ask (the spiders, conditional GET).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from sqlite_utils import Database
+
+from pipelines.db import schema
+from pipelines.db.neardup import NearDupTables
+from pipelines.vietnamese.dates import utc_now
+from pipelines.vietnamese.text import fold
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_COLUMNS = (
+    "content_hash", "url", "site", "title", "author", "published", "modified", "description",
+    "category", "tags", "image", "language", "word_count", "text",
+)
+# Plain SQL on the hot path: sqlite-utils' insert() inspects the table on every call.
+_INSERT_ARTICLE = (
+    f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen, updated) "
+    f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}, ?, ?) RETURNING id"
+)
+_UPDATE_ARTICLE = (
+    f"UPDATE articles SET {', '.join(f'{c} = ?' for c in ARTICLE_COLUMNS if c != 'url')}, updated = ? WHERE id = ?"
+)
+
+
+class StoreError(ValueError):
+    """The database cannot be used; the message names the file and why."""
+
+
+def database_path(settings: Any) -> Path:
+    """The database file: setting ``NEWS_DB`` (the environment variable overrides the default)."""
+    path = settings.get("NEWS_DB")
+    if not path:
+        raise StoreError("NEWS_DB is empty: set it to the SQLite file to write, e.g. data/news.db")
+    return Path(path)
+
+
+class ArchiveReader:
+    """Read-only questions to the database: is this URL stored, what did this feed say last time.
+
+    Its own connection, with ``query_only`` on: it can never write, so the store
+    pipeline stays the only writer of a crawl. It sees what the writer committed.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open_readonly(cls, path: str | os.PathLike[str]) -> ArchiveReader:
+        """A reader of ``path``; a file that does not exist yet reads as an empty archive."""
+        path = Path(path)
+        db = Database(path if path.exists() else ":memory:")
+        db.execute("PRAGMA busy_timeout = 30000")
+        if path.exists():
+            db.execute("PRAGMA query_only = ON")
+        else:
+            schema.migrations.apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- reads ------------------------------------------------------------------
+    def article_id_for_hash(self, content_hash: str) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ?", [content_hash]).fetchone()
+        return row[0] if row else None
+
+    def article_for_url(self, url: str) -> dict[str, Any] | None:
+        """The article that ``url`` (its own URL or an alias) led to."""
+        cursor = self.db.execute(
+            "SELECT a.id, a.content_hash FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
+            [url],
+        )
+        row = cursor.fetchone()
+        return {"id": row[0], "content_hash": row[1]} if row else None
+
+    def knows_url(self, url: str) -> bool:
+        return self.db.execute("SELECT 1 FROM article_urls WHERE url = ?", [url]).fetchone() is not None
+
+    def article_row(self, article_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["articles"].rows_where("id = ?", [article_id]))
+        return rows[0] if rows else None
+
+    def iter_pages(self, site: str | None = None, batch: int = 100) -> Iterator[dict[str, Any]]:
+        """Stored pages (``article_id``, ``url``, ``site``, ``html_gz``), by article id, a batch at a time."""
+        last = 0
+        where = "AND a.site = ?" if site else ""
+        while True:
+            rows = self.db.execute(
+                "SELECT p.article_id, p.url, a.site, p.html_gz FROM pages p JOIN articles a ON a.id = p.article_id "
+                f"WHERE p.article_id > ? {where} ORDER BY p.article_id LIMIT ?",
+                [last, site, batch] if site else [last, batch],
+            ).fetchall()
+            if not rows:
+                return
+            for article_id, url, page_site, html_gz in rows:
+                yield {"article_id": article_id, "url": url, "site": page_site, "html_gz": html_gz}
+            last = rows[-1][0]
+
+    def fetch_state(self, url: str) -> dict[str, Any] | None:
+        """The ``ETag`` and ``Last-Modified`` of ``url`` when last fetched, if any."""
+        row = self.db.execute("SELECT etag, last_modified FROM fetch_state WHERE url = ?", [url]).fetchone()
+        return {"etag": row[0], "last_modified": row[1]} if row else None
+
+    def failure_reasons(self, run_id: int) -> list[tuple[str, int]]:
+        """The reasons of a run's failures, most frequent first, with their counts."""
+        return self.db.execute(
+            "SELECT reason, count(*) FROM failures WHERE run_id = ? GROUP BY reason ORDER BY 2 DESC, 1", [run_id]
+        ).fetchall()
+
+
+
+class NewsStore(ArchiveReader, NearDupTables):
+    """The news database, for writing: articles, their URLs, runs, failures and the search index."""
+
+    def __init__(
+        self, db: Database, batch_size: int = 100, commit_seconds: float = 2.0, keep_pages: bool = True
+    ) -> None:
+        self.db = db
+        self.batch_size = batch_size
+        self.commit_seconds = commit_seconds
+        self.keep_pages = keep_pages
+        self.pending = 0
+        self.batch_started = 0.0
+        # Called inside each batch transaction just before it commits (a run's
+        # counts), so what they write lands with the articles they describe.
+        self.before_commit: list[Callable[[], None]] = []
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = Database(path)
+            db.execute("PRAGMA busy_timeout = 30000")
+            # 64 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
+            db.execute("PRAGMA cache_size = -65536")
+            db.enable_wal()
+            schema.migrations.apply(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"NEWS_DB={path} is not a usable SQLite database: {exc}") from exc
+        return cls(db, **options)
+
+    # --- transactions ---------------------------------------------------------
+
+    def begin(self) -> None:
+        """Join the open batch transaction, opening one if needed (every write does)."""
+        if not self.db.conn.in_transaction:
+            # IMMEDIATE: take the write lock now, so that a second writer (another
+            # crawl process) waits on busy_timeout instead of failing mid-batch.
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            self.batch_started = time.monotonic()
+
+    def article_written(self) -> None:
+        """Count one article in the batch; commit when the batch is full or old."""
+        self.pending += 1
+        self.commit_when_due()
+
+    def commit_when_due(self) -> None:
+        """Commit when the batch is full or old."""
+        if self.pending >= self.batch_size or time.monotonic() - self.batch_started >= self.commit_seconds:
+            self.commit()
+
+    def commit_if_old(self) -> None:
+        """Commit a batch open for ``commit_seconds`` or more, even with no new article to write."""
+        if self.db.conn.in_transaction and time.monotonic() - self.batch_started >= self.commit_seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.db.conn.in_transaction:
+            for hook in self.before_commit:
+                hook()
+            self.db.conn.execute("COMMIT")
+        self.pending = 0
+
+    def close(self) -> None:
+        self.commit()
+        self.db.close()
+
+    # --- writes -----------------------------------------------------------------
+
+    def save_fetch_state(self, url: str, etag: str | None, last_modified: str | None, status: int) -> None:
+        self.begin()
+        self.db.execute(
+            "INSERT OR REPLACE INTO fetch_state (url, etag, last_modified, status, fetched) VALUES (?, ?, ?, ?, ?)",
+            [url, etag, last_modified, status, utc_now()],
+        )
+
+    def add_article(self, item: Any, count: bool = True) -> int:
+        """Insert a new article with its URLs, page and search row; return its id.
+
+        ``item`` is a finished record (:func:`pipelines.page.process_text`). ``count=False``
+        leaves :meth:`article_written` (which may commit) to the caller: the store
+        pipeline first links the article to its near-duplicates and counts it, so
+        that a commit carries all of it and the run's counts that include it.
+        """
+        adapter = ItemAdapter(item)
+        now = utc_now()
+        values = [adapter.get(column) for column in ARTICLE_COLUMNS]
+        self.begin()
+        article_id = self.db.execute(_INSERT_ARTICLE, [*values, now, now]).fetchone()[0]
+        # Its own story until the near-duplicate lookup links it.
+        self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [article_id, article_id])
+        self._index(article_id, adapter)
+        via = adapter.get("via") or "crawl"
+        for url in [adapter["url"], *adapter.get("aliases", [])]:
+            self.add_url(url, article_id, via)
+        self._save_page(article_id, adapter["url"], adapter.get("page_gz"))
+        if count:
+            self.article_written()
+        return int(article_id)
+
+    def update_article(self, article_id: int, item: Any, count: bool = True) -> None:
+        """Replace an article's content after its page changed (same URL, new text); ``count`` as for add_article."""
+        adapter = ItemAdapter(item)
+        self.begin()
+        self.db.execute(
+            _UPDATE_ARTICLE, [*(adapter.get(column) for column in ARTICLE_COLUMNS if column != "url"), utc_now(),
+                              article_id],
+        )
+        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        self._index(article_id, adapter)
+        if adapter.get("via") != "reextract":  # re-extraction reads the stored page: nothing new to keep
+            self._save_page(article_id, adapter["url"], adapter.get("page_gz"))
+        if count:
+            self.article_written()
+
+    def _save_page(self, article_id: int, url: str, page_gz: bytes | None) -> None:
+        """Keep the page an article was extracted from, gzipped (setting ``STORE_PAGES``)."""
+        if not page_gz or not self.keep_pages:
+            return
+        size = int.from_bytes(page_gz[-4:], "little")  # gzip's trailer: the size uncompressed (mod 4 GB)
+        self.db.execute(
+            "INSERT OR REPLACE INTO pages (article_id, url, fetched, size, html_gz) VALUES (?, ?, ?, ?, ?)",
+            [article_id, url, utc_now(), size, page_gz],
+        )
+
+    def add_url(self, url: str, article_id: int, via: str) -> bool:
+        """Record ``url`` as leading to ``article_id``; False when it was known already."""
+        self.begin()
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO article_urls (url, article_id, first_seen, via) VALUES (?, ?, ?, ?)",
+            [url, article_id, utc_now(), via],
+        )
+        return cursor.rowcount > 0
+
+    def _index(self, article_id: int, item: ItemAdapter) -> None:
+        """The article's search row: its title and text as written and folded (the record carries the folds)."""
+        title, text = item.get("title") or "", item.get("text") or ""
+        title_folded = item.get("title_folded") if item.get("title_folded") is not None else fold(title)
+        text_folded = item.get("text_folded") if item.get("text_folded") is not None else fold(text)
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, text, title_folded, text_folded) VALUES (?, ?, ?, ?, ?)",
+            [article_id, title, text, title_folded, text_folded],
+        )
+
+    def record_failure(self, url: str, reason: str, stage: str, run_id: int | None = None) -> None:
+        """Keep a failed page or file with its reason, for the user to browse."""
+        self.begin()
+        self.db.execute(
+            "INSERT INTO failures (run_id, url, stage, reason, at) VALUES (?, ?, ?, ?, ?)",
+            [run_id, url, stage, reason, utc_now()],
+        )
+
+    def start_run(self, command: str, site: str | None = None) -> int:
+        self.commit()
+        run_id = self.db["crawl_runs"].insert(
+            {"command": command, "site": site, "started": utc_now(), "status": "running"}
+        ).last_pk
+        return int(run_id)
+
+    def update_run(self, run_id: int, counts: dict[str, int]) -> None:
+        """A run's counts so far (written inside the batch that carries what they count)."""
+        self.db["crawl_runs"].update(run_id, counts)
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, int]) -> None:
+        self.commit()
+        self.db["crawl_runs"].update(run_id, {"finished": utc_now(), "status": status, **counts}, alter=True)

@@ -1,0 +1,154 @@
+"""The work one page needs, as one pure function: what every worker process runs.
+
+:func:`process_page` takes a fetched page (its URL, ``Content-Type`` and body
+bytes) and returns a finished record: decoded NFC text, metadata, normalized
+body, content hash, near-duplicate signature and band keys, the gzipped page,
+or, for a listing, the links it offers. The page is parsed once: one lxml tree
+serves the page's kind and links, our Vietnamese layer and trafilatura.
+:func:`process_text` is the same after extraction, for text seeds.
+
+No Scrapy, no database, no network: the crawl, ``scrapy replay``, ``scrapy
+reextract``, the tests and a worker on another machine all call this.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from trafilatura.settings import use_config
+from trafilatura.utils import load_html
+
+from crawler.urls import clean_url, same_site
+from pipelines.neardup.minhash import Banding, Signer
+from pipelines.pageinfo import Links, canonical_url, page_kind, page_links
+from pipelines.vietnamese.encoding import decode_html
+from pipelines.vietnamese.extract import extract_article
+from pipelines.vietnamese.normalize import normalize_article
+from pipelines.vietnamese.text import fold
+
+__all__ = ["Fetched", "PageOptions", "PageResult", "content_hash", "process_page", "process_text"]
+
+
+@dataclass(frozen=True)
+class PageOptions:
+    """The settings the per-page work depends on (sent to each worker once)."""
+
+    min_words: int = 1  # NORMALIZE_MIN_WORDS
+    min_article_chars: int = 500  # NEWS_MIN_ARTICLE_CHARS
+    keep_page: bool = True  # STORE_PAGES: gzip the page for the pages table
+    # (num_perm, shingle_size, candidate_threshold) of NEARDUP_*; None when near-duplicates are off.
+    neardup: tuple[int, int, float] | None = (128, 3, 0.25)
+
+
+@dataclass
+class Fetched:
+    """A page as fetched, saved or stored.
+
+    ``kind``: what the page must be taken for (``"listing"`` for a home page,
+    ``"article"`` for a saved or stored page), or None to let the page say
+    (og:type, JSON-LD, else ``url_says_article`` and enough paragraph text).
+    ``canonical``: how the article's URL is chosen: ``"site"``, the page's
+    canonical URL when it is on ``domain``; ``"any"``, any absolute canonical URL
+    (a saved page; ``url`` may then be None); ``"never"``, ``url`` as it is.
+    """
+
+    url: str | None
+    body: bytes
+    content_type: str | None = None
+    kind: str | None = None
+    url_says_article: bool = False
+    domain: str | None = None
+    canonical: str = "site"
+    gzipped: bool = False  # a stored page (``pages.html_gz``)
+
+
+@dataclass
+class PageResult:
+    """``kind``: ``"article"`` (with ``fields``), ``"listing"`` (with ``links``), ``"empty"``
+    (no text left after cleaning) or ``"failed"`` (with ``reason``)."""
+
+    kind: str
+    url: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    links: Links | None = None
+    reason: str | None = None
+    # Where a failure happened: "extract", or "url" (a saved page that names no URL of its own).
+    stage: str = "extract"
+    byline_author: bool = False  # the author came from a credit line in the text
+
+
+def content_hash(text: str) -> str:
+    """sha256 of the normalized body text, one paragraph a line.
+
+    The text must be normalized (:func:`process_text`), so that Unicode form,
+    whitespace and boilerplate do not change the hash.
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _signing(neardup: tuple[int, int, float]) -> tuple[Signer, Banding]:
+    num_perm, shingle_size, threshold = neardup
+    return Signer(num_perm, shingle_size), Banding(num_perm, threshold)
+
+
+@lru_cache(maxsize=1)
+def _trafilatura_config() -> Any:
+    return use_config()  # built once per process; never mutate trafilatura's DEFAULT_CONFIG
+
+
+def _article_url(page: Fetched, tree: Any) -> str | None:
+    if page.canonical == "never":
+        return page.url
+    canonical = canonical_url(tree, page.url)
+    if page.canonical == "any":
+        return page.url or canonical
+    if canonical and page.domain and same_site(canonical, page.domain):
+        return clean_url(canonical)
+    return clean_url(page.url) if page.url else None
+
+
+def process_page(page: Fetched, options: PageOptions) -> PageResult:
+    """The finished record of an article page, or the links of a listing (see the module docstring)."""
+    body = gzip.decompress(page.body) if page.gzipped else page.body
+    html = decode_html(body, page.content_type)
+    tree = load_html(html)
+    if tree is None:
+        return PageResult("failed", page.url, reason="not an HTML page")
+    kind = page.kind or page_kind(tree, page.url_says_article, options.min_article_chars)
+    if kind != "article":
+        return PageResult("listing", page.url, links=page_links(tree, page.url or ""))
+    url = _article_url(page, tree)
+    if not url:
+        return PageResult("failed", stage="url", reason='no URL: the page has no <link rel="canonical"> or '
+                                                        "og:url; give it with --url URL")
+    fields = extract_article(tree, url, _trafilatura_config())
+    if fields is None:
+        return PageResult("failed", url, reason="no article text found in the page")
+    result = process_text(fields, options)
+    result.url = url
+    if result.kind == "article" and options.keep_page:
+        result.fields["page_gz"] = page.body if page.gzipped else gzip.compress(html.encode("utf-8"), 6)
+    return result
+
+
+def process_text(fields: dict[str, Any], options: PageOptions) -> PageResult:
+    """An extracted article (or a text seed) normalized, hashed, folded for search and signed."""
+    normalized, byline_author = normalize_article(fields, options.min_words)
+    if normalized is None:
+        return PageResult("empty", reason="no article text after cleaning")
+    text = normalized["text"]
+    normalized["content_hash"] = content_hash(text)
+    normalized["title_folded"] = fold(normalized.get("title") or "")
+    normalized["text_folded"] = fold(text)
+    if options.neardup is not None:
+        signer, banding = _signing(options.neardup)
+        signature = signer.sign(text)
+        normalized["signature"] = signature.to_blob()
+        normalized["shingles"] = signature.size
+        normalized["band_keys"] = banding.keys(signature.values[None, :])[0].tobytes()
+    return PageResult("article", fields=normalized, byline_author=byline_author)

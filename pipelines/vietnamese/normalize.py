@@ -1,0 +1,52 @@
+"""Normalize an extracted article: Unicode NFC, whitespace, boilerplate, other outlets' source lines, byline.
+
+Pure functions over the article's fields; the per-page function (:mod:`pipelines.page`)
+runs them on every page and text seed, after extraction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.vietnamese.text import (
+    clean_line,
+    detect_language,
+    drop_source_lines,
+    extract_byline,
+    lead_title,
+    remove_boilerplate,
+    split_paragraphs,
+)
+
+TEXT_FIELDS = ("title", "author", "description", "category", "tags", "site")
+
+
+def normalize_text(text: str) -> tuple[str, str | None]:
+    """Clean body text; return it (one paragraph a line) and the byline author, if any."""
+    paragraphs = drop_source_lines(remove_boilerplate(split_paragraphs(text)))
+    paragraphs, author = extract_byline(paragraphs)
+    return "\n".join(paragraphs), author
+
+
+def normalize_article(fields: dict[str, Any], min_words: int = 1) -> tuple[dict[str, Any] | None, bool]:
+    """The article's fields cleaned, or None when fewer than ``min_words`` words are left; and
+    whether the author came from a byline in the text.
+
+    The byline in the text names the writer: it wins over page metadata, which on
+    Vietnamese sites is often the site's own name.
+    """
+    text, byline_author = normalize_text(fields.get("text") or "")
+    word_count = len(text.split())
+    if word_count < min_words:
+        return None, False
+    fields = {**fields, "text": text, "word_count": word_count}
+    for name in TEXT_FIELDS:
+        if isinstance(fields.get(name), str):
+            fields[name] = clean_line(fields[name]) or None
+    if byline_author:
+        fields["author"] = byline_author
+    if not fields.get("title"):
+        fields["title"] = lead_title(text.split("\n"))
+    if not fields.get("language"):
+        fields["language"] = detect_language(text)
+    return fields, bool(byline_author)
