@@ -131,7 +131,7 @@ def test_changing_index_settings_needs_a_rebuild(story_db, tmp_path):
     db = copy_db(story_db, tmp_path)
     result = run_scrapy("replay", str(SEED_000), "-s", "NEARDUP_SHINGLE_SIZE=4", db=db)
     assert result.returncode != 0
-    assert "shingle_size 3 -> 4" in result.stderr and "scrapy dedupe --rebuild" in result.stderr
+    assert "shingle_size 3 -> 4" in result.stderr and "scrapy neardup --rebuild" in result.stderr
 
 
 def test_rebuild_after_a_threshold_change_recomputes(story_db, tmp_path):
