@@ -16,6 +16,8 @@ from urllib.parse import urljoin
 import lxml.etree
 from scrapy.http import Response, TextResponse
 
+from pipelines.vietnamese.dates import VIETNAM
+
 __all__ = [
     "Entry",
     "canonical_url",
@@ -28,7 +30,6 @@ __all__ = [
     "parse_sitemap",
 ]
 
-VIETNAM = timezone(timedelta(hours=7))
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml")
 ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "blogposting",
                  "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "liveblogposting"}
