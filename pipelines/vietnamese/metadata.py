@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from pipelines.vietnamese.text import PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
+from pipelines.vietnamese.text import NAME_SPLIT, PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
 from pipelines.vietnamese.dates import has_time, parse_datetime
 
 __all__ = ["page_metadata", "person_names", "strip_site_suffix"]
@@ -79,7 +79,6 @@ NOT_PEOPLE = ("online", "news", "bao", "tapchi", "dientu", "toasoan", "bientap",
               "ctv", "dcsvn", "vietnam+", "vietnamplus", "congannhandan", "nhandan", "quandoinhandan", "ttxvn")
 _DOMAIN_WORD = re.compile(r"(?:\b|\.)(?:vn|com|net|org)\s*$", re.IGNORECASE)
 _RANK_PREFIX = re.compile(r"^(?:(?:" + "|".join(re.escape(r) for r in RANKS) + r")\.?\s+)+", re.IGNORECASE)
-_NAME_SPLIT = re.compile(r"\s*(?:;|,|\s[-–]\s|\bvà\b|&|/)\s*")
 _OUTLET_WORDS = re.compile(r"^(?:Báo|Tạp chí|Đài|Cổng thông tin|Trang tin|Thông tấn xã)\b", re.IGNORECASE)
 _OUTLET_PREFIX = re.compile(r"^\s*\([^()]{2,30}\)\s*[-–—:]*\s*")
 _TITLE_SEPARATORS = re.compile(r"\s+[-|–—]\s+")
@@ -202,7 +201,7 @@ def person_names(value: str | None, url: str = "") -> list[str]:
         return []
     value = re.sub(r"\((?:tổng hợp|theo [^)]*)\)", "", value, flags=re.IGNORECASE)
     people = []
-    for part in _NAME_SPLIT.split(clean_line(value)):
+    for part in NAME_SPLIT.split(clean_line(value)):
         if any(ch.isdigit() for ch in part):
             break  # an office address follows the name (qdnd JSON-LD): the rest is not people
         part = re.sub(r"^(?:Theo|Bài|Tin|Bài và ảnh|Tin và ảnh|Tác giả)\s*:?\s+", "", part.strip(" .:-"), flags=re.I)
