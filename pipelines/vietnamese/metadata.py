@@ -23,7 +23,7 @@ from lxml.html import HtmlElement
 from pipelines.vietnamese.text import NAME_SPLIT, PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
 from pipelines.vietnamese.dates import has_time, parse_datetime
 
-__all__ = ["page_metadata", "person_names", "strip_site_suffix"]
+__all__ = ["json_ld", "json_ld_types", "page_metadata", "person_names", "strip_site_suffix"]
 
 
 def has_class(name: str) -> str:
@@ -82,8 +82,8 @@ _RANK_PREFIX = re.compile(r"^(?:(?:" + "|".join(re.escape(r) for r in RANKS) + r
 _OUTLET_WORDS = re.compile(r"^(?:Báo|Tạp chí|Đài|Cổng thông tin|Trang tin|Thông tấn xã)\b", re.IGNORECASE)
 _OUTLET_PREFIX = re.compile(r"^\s*\([^()]{2,30}\)\s*[-–—:]*\s*")
 _TITLE_SEPARATORS = re.compile(r"\s+[-|–—]\s+")
-ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting",
-                 "OpinionNewsArticle", "WebPage"}
+ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "blogposting",
+                 "opinionnewsarticle", "webpage"}  # lower-cased, as json_ld_types gives them
 
 
 # --- Small readers -------------------------------------------------------------------
@@ -126,7 +126,12 @@ def _walk_json(data: Any) -> Iterator[dict[str, Any]]:
 
 
 def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
-    """Every JSON-LD object on the page; broken blocks are skipped."""
+    """Every JSON-LD object on the page, the members of each ``@graph`` included; broken blocks are skipped.
+
+    Flat, so that a reader finds the ``NewsArticle`` whether the site puts it at
+    the top, in a list or in a ``@graph`` (Yoast). Only ``tree.xpath`` is used: a
+    Scrapy response's ``response.selector.root`` serves as well as an ``lxml.html`` tree.
+    """
     objects = []
     for script in tree.xpath("//script[@type='application/ld+json']"):
         raw = (script.text or "").strip()
@@ -138,9 +143,20 @@ def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
     return objects
 
 
-def _types(entry: dict[str, Any]) -> set[str]:
-    kind = entry.get("@type", ())
-    return {kind} if isinstance(kind, str) else set(kind)
+def json_ld_types(objects: Iterable[dict[str, Any]]) -> set[str]:
+    """The ``@type`` values of ``objects`` (as :func:`json_ld` gives them, ``@graph`` members included), lower-cased.
+
+    Lower-cased because sites write ``NewsArticle`` and ``newsArticle`` alike (the crawler's type
+    sets are lower-case too). ``@type`` may be a string or a list; what is neither, or not a string
+    in the list (null, an object), is skipped rather than failing the page.
+    """
+    types = set()
+    for entry in objects:
+        kinds = entry.get("@type")
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            if isinstance(kind, str):
+                types.add(kind.lower())
+    return types
 
 
 def _strings(value: Any, key: str = "name") -> Iterator[str]:
@@ -286,7 +302,7 @@ def _section(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | None:
         if crumbs:
             return crumbs[-1]
     for entry in articles:
-        if "BreadcrumbList" in _types(entry):
+        if "breadcrumblist" in json_ld_types([entry]):
             names = []
             for item in entry.get("itemListElement", []):
                 item = item[0] if isinstance(item, list) and item else item
@@ -359,7 +375,7 @@ def _description(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | Non
 def page_metadata(tree: HtmlElement, url: str) -> dict[str, str | None]:
     """The article fields this page states, by our rules (None where it states nothing)."""
     everything = json_ld(tree)
-    articles = [entry for entry in everything if _types(entry) & ARTICLE_TYPES] or everything
+    articles = [entry for entry in everything if json_ld_types([entry]) & ARTICLE_TYPES] or everything
     published, modified = _dates(tree, articles)
     return {
         "title": _headline(tree, articles, url),
