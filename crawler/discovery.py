@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 import lxml.etree
+
+# The one date parser of the project, under the name callers of this module use: feeds, sitemaps and
+# ``since`` read dates as the extraction does.
+from pipelines.vietnamese.dates import parse_moment as parse_date
 
 __all__ = [
     "Entry",
@@ -24,7 +27,6 @@ __all__ = [
     "parse_sitemap",
 ]
 
-VIETNAM = timezone(timedelta(hours=7))
 
 
 @dataclass(frozen=True)
@@ -35,21 +37,6 @@ class Entry:
     published: datetime | None = None
     title: str | None = None
     is_sitemap: bool = False  # an entry of a sitemap index
-
-
-def parse_date(text: str | None) -> datetime | None:
-    """An aware datetime from ISO 8601, a W3C date or an RFC 822 date (feeds); naive means Vietnam time."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            value = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return value if value.tzinfo else value.replace(tzinfo=VIETNAM)
 
 
 def parse_since(text: str | float | None, now: datetime | None = None) -> datetime | None:

@@ -12,7 +12,7 @@ from urllib.parse import urldefrag, urljoin
 
 from lxml.html import HtmlElement
 
-from pipelines.vietnamese.metadata import json_ld
+from pipelines.vietnamese.metadata import json_ld, json_ld_types
 
 __all__ = ["ARTICLE_TYPES", "FEED_TYPES", "Links", "canonical_url", "page_kind", "page_links"]
 
@@ -47,14 +47,6 @@ def canonical_url(tree: HtmlElement, url: str | None = None) -> str | None:
     return None
 
 
-def _json_ld_types(tree: HtmlElement) -> set[str]:
-    types: set[str] = set()
-    for entry in json_ld(tree):
-        kinds = entry.get("@type")
-        types.update(kind.lower() for kind in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(kind, str))
-    return types
-
-
 def page_kind(tree: HtmlElement, url_says_article: bool, min_chars: int = 500) -> str:
     """``"article"`` or ``"listing"``.
 
@@ -63,7 +55,7 @@ def page_kind(tree: HtmlElement, url_says_article: bool, min_chars: int = 500) -
     ``min_chars`` characters of paragraph text.
     """
     og_type = next((value.strip().lower() for value in tree.xpath("//meta[@property='og:type']/@content")), "")
-    types = _json_ld_types(tree)
+    types = json_ld_types(json_ld(tree))
     if og_type == "article" or types & ARTICLE_TYPES:
         return "article"
     if og_type in LISTING_TYPES or types & LISTING_TYPES:

@@ -28,12 +28,13 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-VIETNAM = timezone(timedelta(hours=7))
+from pipelines.vietnamese.dates import VIETNAM
+
 LAST_MODIFIED = "Mon, 02 Nov 2026 01:00:00 GMT"
 
 # slug -> (template, section, title, first paragraph). The other paragraphs are shared.

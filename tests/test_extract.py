@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import html as lxml_html
+from scrapy.http import HtmlResponse
 from trafilatura.settings import use_config
 
 from pipelines.vietnamese.extract import extract_article
 from pipelines.vietnamese.normalize import normalize_text
-from pipelines.vietnamese.metadata import person_names, strip_site_suffix
+from pipelines.vietnamese.metadata import json_ld, json_ld_types, person_names, strip_site_suffix
 
 PAGES = Path(__file__).parent / "pages"
 CONFIG = use_config()
@@ -126,6 +128,26 @@ def test_person_names(value: str, url: str, people: list[str]) -> None:
 )
 def test_strip_site_suffix(title: str, url: str, expected: str) -> None:
     assert strip_site_suffix(title, url) == expected
+
+
+JSON_LD_PAGE = """<html><head>
+<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Top"}</script>
+<script type="application/ld+json">{"@context": "https://schema.org",
+  "@graph": [{"@type": "WebPage"}, {"@type": "BreadcrumbList", "itemListElement": []}]}</script>
+<script type="application/ld+json">[{"@type": ["Article", "reportageNewsArticle"]}, {"@type": null}]</script>
+<script type="application/ld+json">{"@type": "Broken",</script>
+</head><body><p>x</p></body></html>"""
+
+
+def test_json_ld_objects_and_types() -> None:
+    """Every object, @graph members and list items included, broken blocks skipped; types lower-cased."""
+    objects = json_ld(lxml_html.fromstring(JSON_LD_PAGE))
+    assert len(objects) == 6  # NewsArticle, the @graph and its 2 members, the 2 list items
+    assert json_ld_types(objects) == {"newsarticle", "webpage", "breadcrumblist", "article", "reportagenewsarticle"}
+    assert json_ld_types([objects[0]]) == {"newsarticle"}
+    # The crawler's pages are Scrapy responses: their lxml root reads the same.
+    response = HtmlResponse("https://x.vn/a.html", body=JSON_LD_PAGE.encode(), encoding="utf-8")
+    assert json_ld(response.selector.root) == objects
 
 
 def test_listing_page_gives_no_article() -> None:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,11 +19,12 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_decode
 from markupsafe import Markup
 
+from pipelines.vietnamese.dates import VIETNAM
+
 DATABASE = "news"
 ARTICLE_LIST_COLUMNS = ("title", "site", "author", "published", "word_count")
 COLUMN_CHOICE_ARGS = {"_col", "_nocol", "_allcols"}
 BEST_MATCHES = 5
-VIETNAM = timezone(timedelta(hours=7))
 
 
 @hookimpl

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from pipelines.vietnamese.text import PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
+from pipelines.vietnamese.text import NAME_SPLIT, PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
 from pipelines.vietnamese.dates import has_time, parse_datetime
 
-__all__ = ["page_metadata", "person_names", "strip_site_suffix"]
+__all__ = ["json_ld", "json_ld_types", "page_metadata", "person_names", "strip_site_suffix"]
 
 
 def has_class(name: str) -> str:
@@ -79,12 +79,11 @@ NOT_PEOPLE = ("online", "news", "bao", "tapchi", "dientu", "toasoan", "bientap",
               "ctv", "dcsvn", "vietnam+", "vietnamplus", "congannhandan", "nhandan", "quandoinhandan", "ttxvn")
 _DOMAIN_WORD = re.compile(r"(?:\b|\.)(?:vn|com|net|org)\s*$", re.IGNORECASE)
 _RANK_PREFIX = re.compile(r"^(?:(?:" + "|".join(re.escape(r) for r in RANKS) + r")\.?\s+)+", re.IGNORECASE)
-_NAME_SPLIT = re.compile(r"\s*(?:;|,|\s[-–]\s|\bvà\b|&|/)\s*")
 _OUTLET_WORDS = re.compile(r"^(?:Báo|Tạp chí|Đài|Cổng thông tin|Trang tin|Thông tấn xã)\b", re.IGNORECASE)
 _OUTLET_PREFIX = re.compile(r"^\s*\([^()]{2,30}\)\s*[-–—:]*\s*")
 _TITLE_SEPARATORS = re.compile(r"\s+[-|–—]\s+")
-ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting",
-                 "OpinionNewsArticle", "WebPage"}
+ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "blogposting",
+                 "opinionnewsarticle", "webpage"}  # lower-cased, as json_ld_types gives them
 
 
 # --- Small readers -------------------------------------------------------------------
@@ -127,7 +126,12 @@ def _walk_json(data: Any) -> Iterator[dict[str, Any]]:
 
 
 def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
-    """Every JSON-LD object on the page; broken blocks are skipped."""
+    """Every JSON-LD object on the page, the members of each ``@graph`` included; broken blocks are skipped.
+
+    Flat, so that a reader finds the ``NewsArticle`` whether the site puts it at
+    the top, in a list or in a ``@graph`` (Yoast). Only ``tree.xpath`` is used: a
+    Scrapy response's ``response.selector.root`` serves as well as an ``lxml.html`` tree.
+    """
     objects = []
     for script in tree.xpath("//script[@type='application/ld+json']"):
         raw = (script.text or "").strip()
@@ -139,9 +143,20 @@ def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
     return objects
 
 
-def _types(entry: dict[str, Any]) -> set[str]:
-    kind = entry.get("@type", ())
-    return {kind} if isinstance(kind, str) else set(kind)
+def json_ld_types(objects: Iterable[dict[str, Any]]) -> set[str]:
+    """The ``@type`` values of ``objects`` (as :func:`json_ld` gives them, ``@graph`` members included), lower-cased.
+
+    Lower-cased because sites write ``NewsArticle`` and ``newsArticle`` alike (the crawler's type
+    sets are lower-case too). ``@type`` may be a string or a list; what is neither, or not a string
+    in the list (null, an object), is skipped rather than failing the page.
+    """
+    types = set()
+    for entry in objects:
+        kinds = entry.get("@type")
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            if isinstance(kind, str):
+                types.add(kind.lower())
+    return types
 
 
 def _strings(value: Any, key: str = "name") -> Iterator[str]:
@@ -202,7 +217,7 @@ def person_names(value: str | None, url: str = "") -> list[str]:
         return []
     value = re.sub(r"\((?:tổng hợp|theo [^)]*)\)", "", value, flags=re.IGNORECASE)
     people = []
-    for part in _NAME_SPLIT.split(clean_line(value)):
+    for part in NAME_SPLIT.split(clean_line(value)):
         if any(ch.isdigit() for ch in part):
             break  # an office address follows the name (qdnd JSON-LD): the rest is not people
         part = re.sub(r"^(?:Theo|Bài|Tin|Bài và ảnh|Tin và ảnh|Tác giả)\s*:?\s+", "", part.strip(" .:-"), flags=re.I)
@@ -287,7 +302,7 @@ def _section(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | None:
         if crumbs:
             return crumbs[-1]
     for entry in articles:
-        if "BreadcrumbList" in _types(entry):
+        if "breadcrumblist" in json_ld_types([entry]):
             names = []
             for item in entry.get("itemListElement", []):
                 item = item[0] if isinstance(item, list) and item else item
@@ -360,7 +375,7 @@ def _description(tree: HtmlElement, articles: list[dict[str, Any]]) -> str | Non
 def page_metadata(tree: HtmlElement, url: str) -> dict[str, str | None]:
     """The article fields this page states, by our rules (None where it states nothing)."""
     everything = json_ld(tree)
-    articles = [entry for entry in everything if _types(entry) & ARTICLE_TYPES] or everything
+    articles = [entry for entry in everything if json_ld_types([entry]) & ARTICLE_TYPES] or everything
     published, modified = _dates(tree, articles)
     return {
         "title": _headline(tree, articles, url),

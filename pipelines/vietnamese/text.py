@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BOILERPLATE_RULES",
+    "NAME_SPLIT",
     "Rule",
     "clean_line",
     "detect_language",
@@ -187,8 +188,10 @@ SIGNATURE_LINE = re.compile(
 )
 # Photo credits are not authors.
 PHOTO_CREDIT = re.compile(r"^(?:Ảnh|Đồ họa|Đồ hoạ|Video|Clip|Nguồn)\s*:", re.IGNORECASE)
-# "A, B", "A và B", "A - B", "A – B" and "TIẾN DŨNG-VĂN CHUNG" (a hyphen between capitals).
-_NAME_SPLIT = re.compile(r"\s*(?:,|;|\s[-–—]\s|(?<=[A-ZÀ-ỸĐ])[-–](?=[A-ZÀ-ỸĐ])|\bvà\b|&)\s*")
+# Between the names of several people, in credit lines and in author meta tags and JSON-LD: "A, B",
+# "A; B", "A và B", "A & B", "A/B", "A - B", "A – B", "A — B" and "TIẾN DŨNG-VĂN CHUNG" (a hyphen
+# between capitals).
+NAME_SPLIT = re.compile(r"\s*(?:,|;|\s[-–—]\s|(?<=[A-ZÀ-ỸĐ])[-–](?=[A-ZÀ-ỸĐ])|\bvà\b|&|/)\s*")
 
 
 def proper_case(name: str) -> str:
@@ -204,7 +207,7 @@ def _looks_like_name(words: str) -> bool:
 
 def _credit_names(names: str) -> list[str]:
     people = []
-    for part in _NAME_SPLIT.split(names):
+    for part in NAME_SPLIT.split(names):
         part = part.strip(" .")
         if part and _looks_like_name(part):
             people.append(proper_case(part))
