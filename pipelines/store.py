@@ -166,6 +166,7 @@ class StorePipeline:
         assert store is not None
         store.begin()
         store.db.execute("SAVEPOINT item")
+        queued = len(store.search_rows)
         try:
             yield
         except DuplicateArticle:  # its URL was kept as an alias: keep that
@@ -174,6 +175,7 @@ class StorePipeline:
         except BaseException:
             store.db.execute("ROLLBACK TO item")
             store.db.execute("RELEASE item")
+            del store.search_rows[queued:]
             raise
         store.db.execute("RELEASE item")
 

@@ -4,8 +4,9 @@ Extraction is the CPU cost of a crawl (tens of milliseconds a page, far more for
 a heavy one), and Scrapy's engine is one thread. :class:`PagePool` keeps a few
 worker processes, each reading one job at a time from a pipe and running
 :func:`pipelines.page.process_page` (or :func:`~pipelines.page.process_text`) on
-it; the engine awaits the result, so fetching and writing go on while the
-workers parse, extract, normalize, hash and sign, on every core. A page that
+it; the engine awaits the result (the event loop watches the pipes: no thread
+competes with the engine for the GIL), so fetching and writing go on while
+the workers parse, extract, normalize, hash and sign, on every core. A page that
 takes longer than the time limit gets its worker killed and replaced: one
 pathological page cannot stall the crawl.
 """
@@ -16,9 +17,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import queue
 import signal
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -77,15 +77,16 @@ class _Worker:
         child.close()
         self.ready = False
 
-    def call(self, job: Fetched | dict[str, Any], timeout: float) -> PageResult:
+    async def call(self, job: Fetched | dict[str, Any], timeout: float) -> PageResult:
+        """Send ``job`` and await its result; the event loop watches the pipe (no thread blocks on it)."""
         try:
             if not self.ready:
-                if not self.conn.poll(STARTUP_SECONDS):
+                if not await self._readable(STARTUP_SECONDS):
                     raise WorkerFailed(f"page worker did not start within {STARTUP_SECONDS}s")
                 self.conn.recv()
                 self.ready = True
             self.conn.send(job)
-            if not self.conn.poll(timeout):
+            if not await self._readable(timeout):
                 raise PageTimeout(f"the page took longer than {timeout:g}s")
             status, value = self.conn.recv()
         except (EOFError, OSError) as exc:
@@ -93,6 +94,19 @@ class _Worker:
         if status == "error":
             raise WorkerFailed(value)
         return value
+
+    async def _readable(self, timeout: float) -> bool:
+        """Wait until the worker wrote (or closed) its end of the pipe; False after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        fd = self.conn.fileno()
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+        try:
+            return await asyncio.wait_for(ready, timeout)
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            loop.remove_reader(fd)
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
@@ -120,23 +134,23 @@ class PagePool:
         # them. A spawned one holds only its end of the pipe, and the pipe's end of file
         # when the engine dies, however it dies, makes it exit.
         self.context = multiprocessing.get_context("spawn")
-        self.idle: queue.Queue[_Worker] = queue.Queue()
-        self.threads: ThreadPoolExecutor | None = None
+        self.idle: deque[_Worker] = deque()
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.started = False
         self.replaced = 0
 
-    def _start(self) -> ThreadPoolExecutor:
-        if self.threads is None:
-            for _ in range(self.workers):
-                self.idle.put(_Worker(self.context, self.options))
-            self.threads = ThreadPoolExecutor(self.workers, thread_name_prefix="pages")
-        return self.threads
-
-    def run(self, job: Fetched | dict[str, Any]) -> PageResult:
-        """One job in a worker (blocking); see :func:`run_job`."""
-        self._start()
-        worker = self.idle.get()
+    async def process(self, job: Fetched | dict[str, Any]) -> PageResult:
+        """One job in the next free worker; see :func:`run_job`. A timed-out or dead worker is replaced."""
+        if not self.started:
+            self.idle.extend(_Worker(self.context, self.options) for _ in range(self.workers))
+            self.started = True
+        while not self.idle:
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiting.append(waiter)
+            await waiter
+        worker = self.idle.popleft()
         try:
-            return worker.call(job, self.timeout)
+            return await worker.call(job, self.timeout)
         except (PageTimeout, WorkerFailed) as exc:
             if isinstance(exc, PageTimeout) or not worker.process.is_alive():
                 worker.stop(kill=True)
@@ -144,16 +158,18 @@ class PagePool:
                 self.replaced += 1
             raise
         finally:
-            self.idle.put(worker)
+            self.idle.append(worker)
+            while self.waiting:
+                waiter = self.waiting.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
 
-    async def process(self, job: Fetched | dict[str, Any]) -> PageResult:
-        """:meth:`run` without blocking the engine."""
-        return await asyncio.wrap_future(self._start().submit(self.run, job))
+    def run(self, job: Fetched | dict[str, Any]) -> PageResult:
+        """:meth:`process`, blocking, outside any event loop (tests and benchmarks)."""
+        return asyncio.run(self.process(job))
 
     def close(self) -> None:
-        if self.threads is None:
-            return
-        self.threads.shutdown(wait=True)
-        while not self.idle.empty():
-            self.idle.get().stop()
-        self.threads = None
+        while self.idle:
+            self.idle.popleft().stop()
+        self.started = False

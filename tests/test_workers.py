@@ -53,21 +53,21 @@ def test_pool_gives_what_the_function_gives_in_process(pool: PagePool) -> None:
 
 
 def test_slow_page_times_out_and_its_worker_is_replaced(pool: PagePool) -> None:
-    worker_pid = pool.idle.queue[0].process.pid
+    worker_pid = pool.idle[0].process.pid
     pool.timeout = 0.5  # the heavy page needs seconds
     try:
         with pytest.raises(PageTimeout):
             pool.run(Fetched(URL, HEAVY_PAGE.encode(), kind="article"))
     finally:
         pool.timeout = 30
-    assert pool.idle.queue[0].process.pid != worker_pid
+    assert pool.idle[0].process.pid != worker_pid
     assert pool.run(page("jsonld_article.html")).fields["author"] == "Vũ Dung"  # the new worker serves
 
 
 def test_dead_worker_is_reported_and_replaced(pool: PagePool) -> None:
     pool.run(page("meta_only_article.html"))  # make sure the worker is up
-    os.kill(pool.idle.queue[0].process.pid, signal.SIGKILL)
-    pool.idle.queue[0].process.join()
+    os.kill(pool.idle[0].process.pid, signal.SIGKILL)
+    pool.idle[0].process.join()
     with pytest.raises(WorkerFailed, match="died"):
         pool.run(page("meta_only_article.html"))
     assert pool.run(page("meta_only_article.html")).fields["title"] == (

@@ -69,7 +69,7 @@ class ArchiveSpider(scrapy.Spider):
     @property
     def window(self) -> int:
         """Pages under way at once in ``start()``: enough to keep every worker busy."""
-        return 2 * max(self.settings.getint("EXTRACT_WORKERS", 2), 1) + 2
+        return 16 * max(self.settings.getint("EXTRACT_WORKERS", 2), 1)
 
     def report_failure(self, url: str, stage: str, reason: str, site: str | None = None) -> None:
         report_failure(self.crawler, url, stage, reason, site)

@@ -145,6 +145,10 @@ class NewsStore(ArchiveReader, NearDupTables):
         # Called inside each batch transaction just before it commits (a run's
         # counts), so what they write lands with the articles they describe.
         self.before_commit: list[Callable[[], None]] = []
+        # Search rows of the open batch, written together just before it commits: FTS5 keeps
+        # inserted terms in memory until another write comes, then writes them out as a new
+        # segment; one insert per article between other writes cost a segment per article.
+        self.search_rows: list[tuple[int, str, str, str, str]] = []
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
@@ -157,6 +161,10 @@ class NewsStore(ArchiveReader, NearDupTables):
             # 64 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
             db.execute("PRAGMA cache_size = -65536")
             db.enable_wal()
+            # In WAL mode, NORMAL syncs at checkpoints, not at every commit: a killed process
+            # still loses nothing committed, and the database is never corrupted (only a power
+            # loss can undo the last commits). FULL costs a disk flush per batch.
+            db.execute("PRAGMA synchronous = NORMAL")
             schema.migrations.apply(db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"NEWS_DB={path} is not a usable SQLite database: {exc}") from exc
@@ -189,6 +197,7 @@ class NewsStore(ArchiveReader, NearDupTables):
 
     def commit(self) -> None:
         if self.db.conn.in_transaction:
+            self.write_search_rows()
             for hook in self.before_commit:
                 hook()
             self.db.conn.execute("COMMIT")
@@ -239,6 +248,7 @@ class NewsStore(ArchiveReader, NearDupTables):
             _UPDATE_ARTICLE, [*(adapter.get(column) for column in ARTICLE_COLUMNS if column != "url"), utc_now(),
                               article_id],
         )
+        self.write_search_rows()  # the old row may be among them
         self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
         self._index(article_id, adapter)
         if adapter.get("via") != "reextract":  # re-extraction reads the stored page: nothing new to keep
@@ -266,14 +276,20 @@ class NewsStore(ArchiveReader, NearDupTables):
         return cursor.rowcount > 0
 
     def _index(self, article_id: int, item: ItemAdapter) -> None:
-        """The article's search row: its title and text as written and folded (the record carries the folds)."""
+        """Queue the article's search row: title and text as written and folded (the record carries the folds)."""
         title, text = item.get("title") or "", item.get("text") or ""
         title_folded = item.get("title_folded") if item.get("title_folded") is not None else fold(title)
         text_folded = item.get("text_folded") if item.get("text_folded") is not None else fold(text)
-        self.db.execute(
-            "INSERT INTO articles_fts (rowid, title, text, title_folded, text_folded) VALUES (?, ?, ?, ?, ?)",
-            [article_id, title, text, title_folded, text_folded],
-        )
+        self.search_rows.append((article_id, title, text, title_folded, text_folded))
+
+    def write_search_rows(self) -> None:
+        """Write the queued search rows (inside the batch; :meth:`commit` calls it)."""
+        if self.search_rows:
+            self.db.conn.executemany(
+                "INSERT INTO articles_fts (rowid, title, text, title_folded, text_folded) VALUES (?, ?, ?, ?, ?)",
+                self.search_rows,
+            )
+            self.search_rows.clear()
 
     def record_failure(self, url: str, reason: str, stage: str, run_id: int | None = None) -> None:
         """Keep a failed page or file with its reason, for the user to browse."""
@@ -292,7 +308,11 @@ class NewsStore(ArchiveReader, NearDupTables):
 
     def update_run(self, run_id: int, counts: dict[str, int]) -> None:
         """A run's counts so far (written inside the batch that carries what they count)."""
-        self.db["crawl_runs"].update(run_id, counts)
+        # Plain SQL: sqlite-utils' update() reads the table's schema on every call.
+        self.db.execute(
+            f"UPDATE crawl_runs SET {', '.join(f'[{column}] = ?' for column in counts)} WHERE id = ?",
+            [*counts.values(), run_id],
+        )
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int]) -> None:
         self.commit()

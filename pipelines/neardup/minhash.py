@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,7 +49,7 @@ def shingles(text: str, size: int) -> set[str]:
     words = syllables(text)
     if len(words) <= size:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return set(map(" ".join, zip(*(words[i:] for i in range(size)))))
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Signature:
         return cls(np.frombuffer(blob, dtype="<u4").astype(np.uint32), size)
 
 
+_DIGEST = methodcaller("digest")
 # The MurmurHash3 32-bit finalizer, which datasketch's affine32 scheme applies to each input hash.
 _FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 
@@ -109,9 +111,9 @@ class Signer:
         grams = shingles(text, self.shingle_size)
         values = np.full(self.num_perm, np.uint32(0xFFFFFFFF), np.uint32)
         if grams:
-            # SHA-1's first four bytes, little-endian: datasketch's sha1_hash32.
-            digests = b"".join(hashlib.sha1(gram.encode("utf-8")).digest()[:4] for gram in grams)
-            hashed = np.frombuffer(digests, "<u4").astype(np.uint32).reshape(-1, 1)
+            # SHA-1's first four bytes, little-endian: datasketch's sha1_hash32 (map() keeps the loop in C).
+            digests = b"".join(map(_DIGEST, map(hashlib.sha1, map(str.encode, grams))))
+            hashed = np.frombuffer(digests, np.uint8).reshape(-1, 20)[:, :4].copy().view("<u4").astype(np.uint32)
             s1, m1, s2, m2, s3 = _FMIX
             hashed ^= hashed >> s1
             hashed *= m1

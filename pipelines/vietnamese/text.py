@@ -112,6 +112,8 @@ BOILERPLATE_RULES: tuple[Rule, ...] = (
 
 _LINE_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "line")
 _TOKEN_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "token")
+# Every line rule in one pattern: one match per paragraph instead of one per rule.
+_ANY_LINE_RULE = re.compile("|".join(f"(?:{rule.pattern})" for rule in _LINE_RULES), re.IGNORECASE)
 
 # Zero-width characters, the BOM, soft hyphen and C0/C1 controls except newline and tab.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
@@ -134,13 +136,14 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def remove_boilerplate(paragraphs: list[str]) -> list[str]:
-    """Drop boilerplate lines and tokens (:data:`BOILERPLATE_RULES`)."""
+    """Drop boilerplate lines and tokens (:data:`BOILERPLATE_RULES`) from cleaned paragraphs."""
     kept = []
     for paragraph in paragraphs:
         for token in _TOKEN_RULES:
-            paragraph = token.sub(" ", paragraph)
-        paragraph = clean_line(paragraph)
-        if paragraph and not any(rule.match(paragraph) for rule in _LINE_RULES):
+            removed = token.sub(" ", paragraph)
+            if removed != paragraph:
+                paragraph = clean_line(removed)
+        if paragraph and not _ANY_LINE_RULE.match(paragraph):
             kept.append(paragraph)
     return kept
 
@@ -256,6 +259,11 @@ def lead_title(paragraphs: list[str], limit: int = 120) -> str:
     return cut + "…"
 
 
+# The combining diacritical marks blocks: what NFD splits Latin tones and vowel marks into
+# (a regex over a few ranges is ten times faster than testing each character).
+_DIACRITICS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """Lower-case text without diacritics, with đ/Đ as d: the search form.
 
@@ -263,8 +271,7 @@ def fold(text: str) -> str:
     'dang uy tong cuc ky thuat'
     """
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped).lower()
+    return unicodedata.normalize("NFC", _DIACRITICS.sub("", decomposed)).lower()
 
 
 # Letters that occur in Vietnamese and in almost no other Latin-script language.
@@ -273,10 +280,13 @@ _VI_LETTERS = set("ăâđêôơưĂÂĐÊÔƠƯ") | {
 }
 
 
+_VI_LETTER = re.compile("[" + "".join(sorted(_VI_LETTERS)) + "]")
+
+
 def detect_language(text: str) -> str | None:
     """``"vi"`` when enough words carry Vietnamese letters, else ``None``."""
     words = text.split()[:400]
     if len(words) < 5:
         return None
-    marked = sum(1 for word in words if any(ch in _VI_LETTERS for ch in word))
+    marked = sum(1 for word in words if _VI_LETTER.search(word))
     return "vi" if marked / len(words) >= 0.15 else None
