@@ -14,8 +14,9 @@ E. the same crawl again, the site unchanged: its time, and the article pages it 
 F. ``scrapy replay`` of synthetic text seeds (bench/crawl_seeds.py) into a fresh database.
 
 Each step reports its wall time, its rate, the CPU time and the peak RSS of its whole
-process tree (sampled from /proc every 0.1 s; for A, the growth of this process). The
-site's own CPU is not counted, but it shares the machine's cores. The targets are printed
+process tree (sampled from /proc every 0.1 s; for A, the growth of this process), and
+the CPU time the rest of the machine used meanwhile: the site's (which shares the cores)
+and any other load's, which makes the figures noisy. The targets are printed
 beside the figures; a missed target is a measurement, not an error: the exit status is 1
 only when a command fails or stores the wrong number of articles.
 
@@ -37,7 +38,8 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,19 +64,33 @@ class BenchFailure(Exception):
 
 
 @dataclass
+class Cost:
+    """What a step cost: wall time, CPU time of its processes and of the rest of the machine, peak RSS."""
+
+    seconds: float = 0.0
+    cpu: float = 0.0
+    # Everything else meanwhile: the site, this process's sampling, and whatever else runs on the
+    # machine (another user's tests): where it is high, the step's figures are noisy.
+    others: float = 0.0
+    peak_mb: float = 0.0  # of the process tree; for A, what this process grew by
+
+
+@dataclass
 class Step:
     """What one step did (``count`` pages or articles, or None) and what it cost."""
 
     key: str
     label: str
-    seconds: float
     count: int | None
     unit: str
-    cpu: float
-    peak_mb: float  # of the process tree; for A, what this process grew by
+    cost: Cost
     note: str = ""
     fetched: int = 0  # article pages the site served (B, C, E)
     stored: int = 0  # articles in the database afterwards (C, D, E, F)
+
+    @property
+    def seconds(self) -> float:
+        return self.cost.seconds
 
     @property
     def rate(self) -> float | None:
@@ -145,24 +161,39 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_command(args: list[str], log: Path, **env: str) -> tuple[float, float, float, str]:
-    """Run ``args`` (from the project root) to its end: (wall s, CPU s, peak RSS MB of its tree, stdout).
+def machine_cpu() -> float:
+    """CPU seconds the machine's cores have been busy since boot (/proc/stat: all but idle and iowait)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def metered(own_cpu: Callable[[], float]) -> Iterator[Cost]:
+    """Time the block; ``own_cpu`` tells the CPU seconds of what it measures. The caller sets the peak RSS."""
+    cost = Cost()
+    cpu, machine, started = own_cpu(), machine_cpu(), time.perf_counter()
+    yield cost
+    cost.seconds = time.perf_counter() - started
+    cost.cpu = own_cpu() - cpu
+    cost.others = max(machine_cpu() - machine - cost.cpu, 0.0)
+
+
+def run_command(args: list[str], log: Path, **env: str) -> tuple[Cost, str]:
+    """Run ``args`` (from the project root) to its end: its cost (process tree) and its standard output.
 
     Its stderr (Scrapy's log) goes to ``log``; a non-zero exit raises :class:`BenchFailure` with the end of it.
     """
-    cpu = children_cpu()
-    started = time.perf_counter()
-    with log.open("w") as stderr:
+    with log.open("w") as stderr, metered(children_cpu) as cost:
         process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE,
                                    stderr=stderr, text=True)
         with PeakRss(process.pid) as peak:
             out, _ = process.communicate()
-    seconds = time.perf_counter() - started
+    cost.peak_mb = peak.peak
     if process.returncode:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
         raise BenchFailure(f"{' '.join(args[:4])}... exited with status {process.returncode}; "
                            f"end of {log}:\n{tail}\n{out[-2000:]}")
-    return seconds, children_cpu() - cpu, peak.peak, out
+    return cost, out
 
 
 def count_rows(db: Path, table: str = "articles") -> int:
@@ -203,12 +234,11 @@ def read_copies(folder: Path, urls: list[str], limit: int) -> list[str]:
 def extraction_baseline(pages: list[str], label: str) -> Step:
     """A: ``bare_extraction`` in this process; its memory is this process's growth during the loop."""
     before = rss_mb([os.getpid()])
-    cpu, started = time.process_time(), time.perf_counter()
-    with PeakRss(os.getpid(), tree=False) as peak:
+    with metered(time.process_time) as cost, PeakRss(os.getpid(), tree=False) as peak:
         for html in pages:
             trafilatura.bare_extraction(html, with_metadata=True)
-    seconds = time.perf_counter() - started
-    return Step("A", label, seconds, len(pages), "pages/s", time.process_time() - cpu, max(peak.peak - before, 0))
+    cost.peak_mb = max(peak.peak - before, 0)
+    return Step("A", label, len(pages), "pages/s", cost)
 
 
 def trafilatura_cli(site: SiteProcess, urls: list[str], work: Path) -> Step:
@@ -220,15 +250,15 @@ def trafilatura_cli(site: SiteProcess, urls: list[str], work: Path) -> Step:
     config = re.sub(r"^SSRF_PROTECTION\s*=.*$", "SSRF_PROTECTION = off", config, flags=re.MULTILINE)
     (work / "trafilatura.cfg").write_text(config, encoding="utf-8")
     hits = site.hits()
-    seconds, cpu, peak, _ = run_command(
+    cost, _ = run_command(
         [sys.executable, "-m", "trafilatura.cli", "--parallel", "2", "-i", str(work / "urls.txt"),
          "-o", str(work / "trafilatura-out"), "--config-file", str(work / "trafilatura.cfg"), "--with-metadata"],
         work / "trafilatura.log")
     # Its exit status says whether every URL gave a text; its files cannot: it names them by a hash
     # of their words, which the copies of one page share.
     fetched = (site.hits() - hits)["article 200"]
-    return Step("B", "trafilatura CLI --parallel 2", seconds, len(urls), "pages/s", cpu, peak,
-                f"{fetched} article pages fetched", fetched=fetched)
+    return Step("B", "trafilatura CLI --parallel 2", len(urls), "pages/s", cost, f"{fetched} article pages fetched",
+                fetched=fetched)
 
 
 def crawl(site: SiteProcess, db: Path, log: Path, pages: int, key: str, label: str) -> Step:
@@ -238,7 +268,7 @@ def crawl(site: SiteProcess, db: Path, log: Path, pages: int, key: str, label: s
     every sitemap entry dated before the crawl started. ``max_pages`` covers every copy.
     """
     hits = site.hits()
-    seconds, cpu, peak, _ = run_command(
+    cost, _ = run_command(
         [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={site.base}/", "-a", "delay=0",
          "-a", "concurrency=16", "-a", "since_days=0", "-a", f"max_pages={pages + 1000}",
          "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"], log, NEWS_DB=str(db))
@@ -248,44 +278,45 @@ def crawl(site: SiteProcess, db: Path, log: Path, pages: int, key: str, label: s
     note = (f"{fetched} article pages fetched, {others} other requests ({served['other 304']} answered 304), "
             f"{stored} articles in the database")
     rate_count = stored if key == "C" else None
-    return Step(key, label, seconds, rate_count, "articles/s", cpu, peak, note, fetched, stored)
+    return Step(key, label, rate_count, "articles/s", cost, note, fetched, stored)
 
 
 def reextract(db: Path, log: Path) -> Step:
     """D: extraction again over the pages the crawl stored (one per article)."""
     pages = count_rows(db, "pages")
-    seconds, cpu, peak, out = run_command([sys.executable, "-m", "scrapy", "reextract"], log, NEWS_DB=str(db))
+    cost, out = run_command([sys.executable, "-m", "scrapy", "reextract"], log, NEWS_DB=str(db))
     summary = out.strip().splitlines()[-1] if out.strip() else ""
-    return Step("D", "scrapy reextract", seconds, pages, "pages/s", cpu, peak, summary,
-                stored=count_rows(db))
+    return Step("D", "scrapy reextract", pages, "pages/s", cost, summary, stored=count_rows(db))
 
 
 def replay(seeds: Path, db: Path, log: Path) -> Step:
     """F: text seeds through the pipelines (no extraction: normalize, dedupe, store, near-duplicates)."""
-    seconds, cpu, peak, out = run_command([sys.executable, "-m", "scrapy", "replay", str(seeds)], log,
-                                          NEWS_DB=str(db))
+    cost, out = run_command([sys.executable, "-m", "scrapy", "replay", str(seeds)], log, NEWS_DB=str(db))
     stored = count_rows(db)
     summary = out.strip().splitlines()[-1] if out.strip() else ""
-    return Step("F", "scrapy replay of text seeds", seconds, stored, "articles/s", cpu, peak, summary,
-                stored=stored)
+    return Step("F", "scrapy replay of text seeds", stored, "articles/s", cost, summary, stored=stored)
 
 
 # --- the report -------------------------------------------------------------------------------------
 
 
 def print_steps(steps: list[Step]) -> None:
-    print(f"\n{'step':46}{'wall s':>8}{'rate':>10} {'unit':11}{'CPU s':>7}{'cores':>7}{'peak RSS MB':>13}")
+    print(f"\n{'step':46}{'wall s':>8}{'rate':>10} {'unit':11}{'CPU s':>7}{'cores':>7}{'others':>8}"
+          f"{'peak RSS MB':>13}")
     for step in steps:
+        cost = step.cost
         rate = f"{step.rate:10.1f}" if step.rate is not None else f"{'-':>10}"
         unit = step.unit if step.rate is not None else ""
-        peak = f"+{step.peak_mb:.0f} (own)" if step.key == "A" else f"{step.peak_mb:.0f}"
-        print(f"{step.key}  {step.label:43}{step.seconds:8.1f}{rate} {unit:11}{step.cpu:7.1f}"
-              f"{step.cpu / step.seconds:7.2f}{peak:>13}")
+        peak = f"+{cost.peak_mb:.0f} (own)" if step.key == "A" else f"{cost.peak_mb:.0f}"
+        print(f"{step.key}  {step.label:43}{cost.seconds:8.1f}{rate} {unit:11}{cost.cpu:7.1f}"
+              f"{cost.cpu / cost.seconds:7.2f}{cost.others:8.1f}{peak:>13}")
     for step in steps:
         if step.note:
             print(f"   {step.key}: {step.note}")
-    print("   CPU s: user + system time of the command's process tree (A: this process); cores = CPU s / wall s; "
-          "peak RSS: the sum over the tree, sampled every 0.1 s (A: what this process grew by).")
+    print("   CPU s: user + system time of the command's process tree (A: this process); cores = CPU s / wall s;\n"
+          "   others: CPU s the rest of the machine used meanwhile (the site, anything else running: where it is\n"
+          "   high, the figures are noisy); peak RSS: the sum over the tree, sampled every 0.1 s (A: what this\n"
+          "   process grew by).")
 
 
 def print_targets(steps: list[Step], pages: int) -> None:
@@ -301,7 +332,7 @@ def print_targets(steps: list[Step], pages: int) -> None:
         return high / low if high is not None and low else None
 
     e_share = by_key["E"].seconds / by_key["C"].seconds if "E" in by_key else None
-    project_rss = [step.peak_mb for step in steps if step.key in "CDEF"]
+    project_rss = [step.cost.peak_mb for step in steps if step.key in "CDEF"]
     rows = [
         ("C / A (pages per second)", ratio("C", "A"), "{:.2f}x", ">= 1.7x", lambda v: v >= 1.7),
         ("C / B (pages per second)", ratio("C", "B"), "{:.2f}x", ">= 2x", lambda v: v >= 2),
