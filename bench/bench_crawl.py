@@ -30,16 +30,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +46,7 @@ import trafilatura  # noqa: E402
 
 from bench.crawl_seeds import sentences, write_seeds  # noqa: E402
 from bench.crawl_site import FIXTURES, BasePage, SiteProcess, load_bases, paragraph_ends, write_site  # noqa: E402
+from bench.measure import BenchFailure, Cost, PeakRss, metered, rss_mb, run_command  # noqa: E402
 from bench.neardup_texts import BASES  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -57,22 +54,6 @@ STEPS = "ABCDEF"
 RSS_TARGET_MB = 300
 # Added to a paragraph to see whether trafilatura keeps it.
 MARK = " Câu đánh dấu 987654321."
-
-
-class BenchFailure(Exception):
-    """A measured command failed: the benchmark cannot go on."""
-
-
-@dataclass
-class Cost:
-    """What a step cost: wall time, CPU time of its processes and of the rest of the machine, peak RSS."""
-
-    seconds: float = 0.0
-    cpu: float = 0.0
-    # Everything else meanwhile: the site, this process's sampling, and whatever else runs on the
-    # machine (another user's tests): where it is high, the step's figures are noisy.
-    others: float = 0.0
-    peak_mb: float = 0.0  # of the process tree; for A, what this process grew by
 
 
 @dataclass
@@ -95,105 +76,6 @@ class Step:
     @property
     def rate(self) -> float | None:
         return self.count / self.seconds if self.count is not None else None
-
-
-# --- measuring -----------------------------------------------------------------------------
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and its descendants, from the parent ids in /proc/*/stat (no psutil needed)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:  # the process ended meanwhile
-                continue
-            ppid = int(stat.rpartition(")")[2].split()[1])  # after the command name, which may hold spaces
-            children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def rss_mb(pids: list[int]) -> float:
-    total_kb = 0
-    for pid in pids:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        if match := re.search(r"^VmRSS:\s+(\d+)", status, re.MULTILINE):
-            total_kb += int(match[1])
-    return total_kb / 1024
-
-
-class PeakRss:
-    """The highest RSS of a process (with its descendants when ``tree``), sampled every 0.1 s in a thread."""
-
-    def __init__(self, pid: int, tree: bool = True) -> None:
-        self.pid, self.tree = pid, tree
-        self.peak = 0.0
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while True:
-            self.peak = max(self.peak, rss_mb(process_tree(self.pid) if self.tree else [self.pid]))
-            if self.done.wait(0.1):
-                return
-
-    def __enter__(self) -> PeakRss:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join()
-
-
-def children_cpu() -> float:
-    """CPU seconds of the children that ended, and of their own ended children."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_cpu() -> float:
-    """CPU seconds the machine's cores have been busy since boot (/proc/stat: all but idle and iowait)."""
-    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def metered(own_cpu: Callable[[], float]) -> Iterator[Cost]:
-    """Time the block; ``own_cpu`` tells the CPU seconds of what it measures. The caller sets the peak RSS."""
-    cost = Cost()
-    cpu, machine, started = own_cpu(), machine_cpu(), time.perf_counter()
-    yield cost
-    cost.seconds = time.perf_counter() - started
-    cost.cpu = own_cpu() - cpu
-    cost.others = max(machine_cpu() - machine - cost.cpu, 0.0)
-
-
-def run_command(args: list[str], log: Path, **env: str) -> tuple[Cost, str]:
-    """Run ``args`` (from the project root) to its end: its cost (process tree) and its standard output.
-
-    Its stderr (Scrapy's log) goes to ``log``; a non-zero exit raises :class:`BenchFailure` with the end of it.
-    """
-    with log.open("w") as stderr, metered(children_cpu) as cost:
-        process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                                   stderr=stderr, text=True)
-        with PeakRss(process.pid) as peak:
-            out, _ = process.communicate()
-    cost.peak_mb = peak.peak
-    if process.returncode:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-        raise BenchFailure(f"{' '.join(args[:4])}... exited with status {process.returncode}; "
-                           f"end of {log}:\n{tail}\n{out[-2000:]}")
-    return cost, out
 
 
 def count_rows(db: Path, table: str = "articles") -> int:
@@ -253,7 +135,7 @@ def trafilatura_cli(site: SiteProcess, urls: list[str], work: Path) -> Step:
     cost, _ = run_command(
         [sys.executable, "-m", "trafilatura.cli", "--parallel", "2", "-i", str(work / "urls.txt"),
          "-o", str(work / "trafilatura-out"), "--config-file", str(work / "trafilatura.cfg"), "--with-metadata"],
-        work / "trafilatura.log")
+        work / "trafilatura.log", ROOT)
     # Its exit status says whether every URL gave a text; its files cannot: it names them by a hash
     # of their words, which the copies of one page share.
     fetched = (site.hits() - hits)["article 200"]
@@ -271,7 +153,7 @@ def crawl(site: SiteProcess, db: Path, log: Path, pages: int, key: str, label: s
     cost, _ = run_command(
         [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={site.base}/", "-a", "delay=0",
          "-a", "concurrency=16", "-a", "since_days=0", "-a", f"max_pages={pages + 1000}",
-         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"], log, NEWS_DB=str(db))
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"], log, ROOT, NEWS_DB=str(db))
     served = site.hits() - hits
     fetched, stored = served["article 200"] + served["article 304"], count_rows(db)
     others = sum(n for kind, n in served.items() if kind.startswith("other"))
@@ -284,14 +166,14 @@ def crawl(site: SiteProcess, db: Path, log: Path, pages: int, key: str, label: s
 def reextract(db: Path, log: Path) -> Step:
     """D: extraction again over the pages the crawl stored (one per article)."""
     pages = count_rows(db, "pages")
-    cost, out = run_command([sys.executable, "-m", "scrapy", "reextract"], log, NEWS_DB=str(db))
+    cost, out = run_command([sys.executable, "-m", "scrapy", "reextract"], log, ROOT, NEWS_DB=str(db))
     summary = out.strip().splitlines()[-1] if out.strip() else ""
     return Step("D", "scrapy reextract", pages, "pages/s", cost, summary, stored=count_rows(db))
 
 
 def replay(seeds: Path, db: Path, log: Path) -> Step:
     """F: text seeds through the pipelines (no extraction: normalize, dedupe, store, near-duplicates)."""
-    cost, out = run_command([sys.executable, "-m", "scrapy", "replay", str(seeds)], log, NEWS_DB=str(db))
+    cost, out = run_command([sys.executable, "-m", "scrapy", "replay", str(seeds)], log, ROOT, NEWS_DB=str(db))
     stored = count_rows(db)
     summary = out.strip().splitlines()[-1] if out.strip() else ""
     return Step("F", "scrapy replay of text seeds", stored, "articles/s", cost, summary, stored=stored)
