@@ -132,7 +132,7 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     result = process_text(fields, options)
     result.url = url
     if result.kind == "article" and options.keep_page:
-        result.fields["page_gz"] = page.body if page.gzipped else gzip.compress(html.encode("utf-8"), 6)
+        result.fields["page_gz"] = page.body if page.gzipped else gzip.compress(html.encode("utf-8"), 3)
     return result
 
 

@@ -19,6 +19,7 @@ from lxml.html import HtmlElement
 
 from pipelines.vietnamese.text import clean_line, fold
 from pipelines.vietnamese.metadata import has_class as _class
+from pipelines.vietnamese.metadata import select
 
 __all__ = ["BODY_XPATHS", "PRUNE_XPATHS", "clean_body", "focus_body"]
 
@@ -58,20 +59,20 @@ def focus_body(tree: HtmlElement) -> HtmlElement | None:
     """
     container = None
     for xpath in BODY_XPATHS:
-        found = [e for e in tree.xpath(xpath) if len(clean_line(e.text_content())) >= 200]
+        found = [e for e in select(tree, xpath) if len(clean_line(e.text_content())) >= 200]
         if found:
             container = found[0]
             break
     for xpath in PRUNE_XPATHS:
-        for element in tree.xpath(xpath):
+        for element in select(tree, xpath):
             if element is not container and element.getparent() is not None:
                 element.drop_tree()
-    for caption in tree.xpath(_CAPTIONS):  # captions are text of the article: keep them as paragraphs
+    for caption in select(tree, _CAPTIONS):  # captions are text of the article: keep them as paragraphs
         caption.tag = "p"
-    for figure in tree.xpath("//figure"):
+    for figure in select(tree, "//figure"):
         figure.tag = "div"
     # qdnd and other CMSs lay a photo out as a table: image row, caption row. Not a data table.
-    for table in tree.xpath("//table[.//img]"):
+    for table in select(tree, "//table[.//img]"):
         for cell in table.xpath(".//td | .//th"):
             cell.tag = "p" if not cell.xpath(".//p | .//h2 | .//h3 | .//div") else "div"
         for element in table.xpath(".//tr | .//tbody | .//thead"):
