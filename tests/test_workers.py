@@ -8,12 +8,15 @@ import signal
 from pathlib import Path
 
 import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlite_utils import Database
 
+from crawler.spiders.replay import ReplaySpider
 from pipelines.db.store import ARTICLE_COLUMNS
 from pipelines.page import Fetched, PageOptions, process_page, process_text
 from pipelines.workers import PagePool, PageTimeout, WorkerFailed
 from tests.conftest import run_scrapy
+from tests.inprocess import exit_status, run_spider
 
 PAGES = Path(__file__).parent / "pages"
 URL = "https://www.qdnd.vn/xa-hoi/bo-doi-bien-phong-1052001"
@@ -46,46 +49,52 @@ def pool():
     pool.close()
 
 
-def test_pool_gives_what_the_function_gives_in_process(pool: PagePool) -> None:
-    assert pool.run(page("jsonld_article.html")) == process_page(page("jsonld_article.html"), OPTIONS)
+# The tests run inside the reactor's asyncio loop (tests/inprocess.py): they await the pool.
+@deferred_f_from_coro_f
+async def test_pool_gives_what_the_function_gives_in_process(pool: PagePool) -> None:
+    assert await pool.process(page("jsonld_article.html")) == process_page(page("jsonld_article.html"), OPTIONS)
     seed = {"url": URL, "text": "Một đoạn văn bản  đủ dài\u00a0để làm bài báo thử nghiệm hôm nay."}
-    assert pool.run(seed) == process_text(seed, OPTIONS)
+    assert await pool.process(seed) == process_text(seed, OPTIONS)
 
 
-def test_slow_page_times_out_and_its_worker_is_replaced(pool: PagePool) -> None:
+@deferred_f_from_coro_f
+async def test_slow_page_times_out_and_its_worker_is_replaced(pool: PagePool) -> None:
     worker_pid = pool.idle[0].process.pid
     pool.timeout = 0.5  # the heavy page needs seconds
     try:
         with pytest.raises(PageTimeout):
-            pool.run(Fetched(URL, HEAVY_PAGE.encode(), kind="article"))
+            await pool.process(Fetched(URL, HEAVY_PAGE.encode(), kind="article"))
     finally:
         pool.timeout = 30
     assert pool.idle[0].process.pid != worker_pid
-    assert pool.run(page("jsonld_article.html")).fields["author"] == "Vũ Dung"  # the new worker serves
+    assert (await pool.process(page("jsonld_article.html"))).fields["author"] == "Vũ Dung"  # the new worker serves
 
 
-def test_dead_worker_is_reported_and_replaced(pool: PagePool) -> None:
-    pool.run(page("meta_only_article.html"))  # make sure the worker is up
+@deferred_f_from_coro_f
+async def test_dead_worker_is_reported_and_replaced(pool: PagePool) -> None:
+    await pool.process(page("meta_only_article.html"))  # make sure the worker is up
     os.kill(pool.idle[0].process.pid, signal.SIGKILL)
     pool.idle[0].process.join()
     with pytest.raises(WorkerFailed, match="died"):
-        pool.run(page("meta_only_article.html"))
-    assert pool.run(page("meta_only_article.html")).fields["title"] == (
+        await pool.process(page("meta_only_article.html"))
+    assert (await pool.process(page("meta_only_article.html"))).fields["title"] == (
         "Giá rau xanh tăng mạnh sau đợt mưa lớn ở miền Tây"
     )
 
 
-def test_replay_in_workers_equals_in_process(tmp_path: Path) -> None:
+@deferred_f_from_coro_f
+async def test_replay_in_workers_equals_in_process(tmp_path: Path) -> None:
     rows = []
-    for workers in ("0", "2"):
+    for workers in (0, 2):
         db = tmp_path / f"workers-{workers}.db"
-        result = run_scrapy("replay", "-s", f"EXTRACT_WORKERS={workers}", str(PAGES), db=db)
-        assert result.returncode == 0, result.stderr[-2000:]
+        crawler = await run_spider(ReplaySpider, db, {"EXTRACT_WORKERS": workers}, paths=[str(PAGES)])
+        assert exit_status(crawler) == 0
         rows.append(list(Database(db)["articles"].rows_where(select=", ".join(ARTICLE_COLUMNS), order_by="url")))
     assert rows[0] == rows[1] and len(rows[0]) == 3
 
 
 def test_time_limit_records_the_slow_page_and_the_run_goes_on(tmp_path: Path, db_path: Path) -> None:
+    """End to end through `scrapy replay`: the workers, the exit status and the summary line."""
     folder = tmp_path / "saved"
     shutil.copytree(PAGES, folder)
     (folder / "heavy.html").write_text(HEAVY_PAGE, encoding="utf-8")
@@ -100,7 +109,7 @@ def test_time_limit_records_the_slow_page_and_the_run_goes_on(tmp_path: Path, db
     assert next(db["crawl_runs"].rows)["status"] == "finished"
 
 
-def test_bad_pool_settings_are_refused(db_path: Path) -> None:
-    result = run_scrapy("replay", "-s", "EXTRACT_WORKERS=-1", str(PAGES), db=db_path)
-    assert result.returncode != 0
-    assert "EXTRACT_WORKERS must be 0 or more" in result.stderr
+@deferred_f_from_coro_f
+async def test_bad_pool_settings_are_refused(db_path: Path) -> None:
+    with pytest.raises(ValueError, match="EXTRACT_WORKERS must be 0 or more"):
+        await run_spider(ReplaySpider, db_path, {"EXTRACT_WORKERS": -1}, paths=[str(PAGES)])
