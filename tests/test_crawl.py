@@ -6,6 +6,7 @@ the argument errors go through `scrapy crawl news`, as a user runs it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -16,9 +17,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
+from crawler.middlewares import RobotsTxtMiddleware
 from crawler.settings import CONTACT_URL
 from crawler.spiders.news import NewsSpider
 from tests.conftest import ROOT, run_scrapy
@@ -269,6 +275,22 @@ def test_interrupted_crawl_resumes_from_jobdir(tmp_path, stop, status):
             assert "/" in slow.paths(interrupted_at)
             assert not set(article_paths(slow.log[interrupted_at:])) & {
                 hit.path for hit in slow.log[:interrupted_at] if hit.path.lstrip("/") in stored_paths}
+
+
+@deferred_f_from_coro_f
+async def test_every_request_waiting_for_robots_txt_is_checked():
+    """What a resumed crawl does: many queued requests reach the robots.txt check at once."""
+    crawler = get_crawler(Spider, {"ROBOTSTXT_OBEY": True})
+    middleware = RobotsTxtMiddleware.from_crawler(crawler)
+    robots_txt = asyncio.get_running_loop().create_future()  # its download, answered below
+    crawler.engine = type("Engine", (), {"download_async": lambda self, request: robots_txt})()
+    checks = [asyncio.ensure_future(middleware.process_request(Request(f"https://x.vn/noi-bo/{n}.html")))
+              for n in range(3)]
+    await asyncio.sleep(0)  # all three wait for the robots.txt
+    robots_txt.set_result(Response("https://x.vn/robots.txt", body=b"User-agent: *\nDisallow: /noi-bo/\n"))
+    for check in checks:
+        with pytest.raises(IgnoreRequest, match="Forbidden by robots.txt"):
+            await check
 
 
 @deferred_f_from_coro_f
