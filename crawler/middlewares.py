@@ -5,6 +5,7 @@
   by the spider when a run finishes, see :func:`validators`).
 - :class:`BackoffMiddleware`: a 429 or 503 slows the site down for the time its
   ``Retry-After`` asks (or an exponential default) and tries the page again.
+- :class:`RobotsTxtMiddleware`: Scrapy's, with every request that waits for a robots.txt checked.
 - :class:`SiteAutoThrottle`: AutoThrottle that never goes below a site's ``delay``.
 - :class:`RunDupeFilter`: Scrapy's duplicate filter, for one run even with JOBDIR.
 - :class:`MetaRefreshMiddleware`: Scrapy's meta-refresh redirects, without decoding whole pages.
@@ -19,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
 from scrapy.dupefilters import RFPDupeFilter
@@ -28,6 +30,9 @@ from scrapy.utils.response import get_meta_refresh as scrapy_meta_refresh
 from w3lib import html
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from pipelines.db.store import ArchiveReader, database_path
 from pipelines.vietnamese.encoding import declared_encoding
@@ -150,6 +155,29 @@ class BackoffMiddleware:
         retry.meta["backoff_tries"] = tries + 1
         retry.priority -= 1
         return retry
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's robots.txt check, with every request that waits for the robots.txt in flight checked.
+
+    Scrapy 2.19 has each waiting request await the pending Deferred through ``asFuture``, whose
+    callback returns None: the first waiter gets the parser, every later one None, which means
+    "no robots.txt, all allowed". A crawl resumed from JOBDIR sends many requests at once and
+    fetched pages that robots.txt disallows. Here each waiter gets the parser and passes it on.
+    """
+
+    async def robot_parser(self, request: Request) -> Any:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)
+        waiter: Deferred[Any] = Deferred()
+
+        def relay(parser: Any) -> Any:
+            waiter.callback(parser)
+            return parser  # for the next request waiting
+
+        pending.addCallback(relay)
+        return await maybe_deferred_to_future(waiter)
 
 
 class SiteAutoThrottle(AutoThrottle):

@@ -86,6 +86,9 @@ BACKOFF_MAX_SECONDS = 300.0
 # Scrapy's duplicate filter, but never kept in JOBDIR: see crawler/middlewares.py RunDupeFilter.
 DUPEFILTER_CLASS = "crawler.middlewares.RunDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's robots.txt check let through requests that waited for the robots.txt (see the class).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
     # Runs after the robots.txt check (100) and sees responses before RetryMiddleware (550).
     "crawler.middlewares.ConditionalGetMiddleware": 560,
     "crawler.middlewares.BackoffMiddleware": 570,

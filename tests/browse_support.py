@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from crawler.spiders.replay import ReplaySpider
 from pipelines.db.store import NewsStore
-from tests.conftest import ROOT, SEEDS, run_scrapy
+from tests.conftest import ROOT, SEEDS
+from tests.inprocess import exit_status, run_spider_blocking
 
 DATASETTE_META = ROOT / "datasette_meta"
 BROWSE_SEEDS = Path(__file__).resolve().parent / "browse_seeds"
@@ -121,10 +123,9 @@ def write_copy_of_seed_002(folder: Path) -> Path:
 
 def build_browse_db(db: Path) -> Path:
     """The seeds, ``tests/browse_seeds`` and a copy of seed 002 replayed (the near-duplicate stage
-    makes them one story), plus per-site crawl runs with failures."""
+    makes them one story), plus per-site crawl runs with failures. For a fixture: the replay runs in process."""
     copy = write_copy_of_seed_002(db.parent / "copies")
-    result = run_scrapy("replay", str(SEEDS), str(BROWSE_SEEDS), str(copy), db=db)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert exit_status(run_spider_blocking(ReplaySpider, db, paths=[str(SEEDS), str(BROWSE_SEEDS), str(copy)])) == 0
     store = NewsStore.open(db)
     try:
         run = store.start_run("crawl news", site="tinmau.example.vn")

@@ -34,7 +34,10 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with the seeds replayed into it, shared by read-only tests."""
+    """A database with the seeds replayed into it, shared by read-only tests.
+
+    Through `scrapy replay` without arguments, as `make replay` runs it (the seeds of SEEDS_DIR).
+    """
     db = tmp_path_factory.mktemp("seeded") / "news.db"
     result = run_scrapy("replay", db=db)
     assert result.returncode == 0, result.stderr[-3000:]

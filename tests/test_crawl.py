@@ -1,7 +1,13 @@
-"""`scrapy crawl news` end to end against the loopback fixture site (tests/newsite.py)."""
+"""The news spider against the loopback fixture site (tests/newsite.py).
+
+The crawls run in process (tests/inprocess.py); an interrupted crawl resumed from JOBDIR and
+the argument errors go through `scrapy crawl news`, as a user runs it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -11,14 +17,27 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
+from crawler.middlewares import RobotsTxtMiddleware
 from crawler.settings import CONTACT_URL
+from crawler.spiders.news import NewsSpider
 from tests.conftest import ROOT, run_scrapy
+from tests.inprocess import logged, run_spider, run_spider_blocking
 from tests.newsite import ARTICLES, DELETED, DISALLOWED, OLD_ARTICLES, PDF_PATHS, REDIRECTS, SYNDICATED, VIDEO, NewsSite
 
 PATTERN_LIMIT = 3
-FAST = ("-a", "delay=0", "-s", f"NEWS_PATTERN_LIMIT={PATTERN_LIMIT}", "-s", "AUTOTHROTTLE_START_DELAY=0")
+# No politeness delay against the loopback site, few listing pages per URL shape.
+FAST_ARGS = {"delay": "0"}
+FAST_SETTINGS = {"NEWS_PATTERN_LIMIT": PATTERN_LIMIT, "AUTOTHROTTLE_START_DELAY": 0}
+# The same on the command line.
+FAST = (*(f"-a{name}={value}" for name, value in FAST_ARGS.items()),
+        *(f"-s{name}={value}" for name, value in FAST_SETTINGS.items()))
 
 
 @pytest.fixture(scope="module")
@@ -27,21 +46,28 @@ def site():
         yield running
 
 
-def crawl(site: NewsSite, db: Path, *args: str):
-    result = run_scrapy("crawl", "news", "-a", f"url={site.url('/')}", *FAST, *args, db=db)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+def from_home(site: NewsSite, **spider_args: str) -> dict[str, str]:
+    """The spider arguments of a fast crawl of ``site`` from its home page."""
+    return {"url": site.url("/"), **FAST_ARGS, **spider_args}
+
+
+async def crawl(site: NewsSite, db: Path, **spider_args: str):
+    """A fast crawl of ``site`` from its home page, in process: the crawler."""
+    return await run_spider(NewsSpider, db, FAST_SETTINGS, **from_home(site, **spider_args))
 
 
 @pytest.fixture(scope="module")
 def two_runs(site, tmp_path_factory):
-    """The database after two crawls of the site, and the paths each crawl requested."""
+    """The database after two crawls of the site, the paths each crawl requested, and their log messages."""
     db = tmp_path_factory.mktemp("crawl") / "news.db"
-    first_log = len(site.log)
-    first = crawl(site, db)
-    second_log = len(site.log)
-    second = crawl(site, db)
-    return db, site.log[first_log:second_log], site.log[second_log:], first, second
+    runs = []
+    for _ in range(2):
+        mark = len(site.log)
+        with logged() as messages:
+            run_spider_blocking(NewsSpider, db, FAST_SETTINGS, **from_home(site))
+        runs.append((site.log[mark:], "\n".join(messages)))
+    (first_hits, first_log), (second_hits, second_log) = runs
+    return db, first_hits, second_hits, first_log, second_log
 
 
 def article_paths(hits) -> list[str]:
@@ -117,14 +143,15 @@ def test_second_run_fetches_no_article_and_counts_not_modified(two_runs):
     run = list(Database(db)["crawl_runs"].rows_where(order_by="id"))[-1]
     assert (run["new"], run["duplicate"], run["not_modified"], run["status"]) == (0, 0, 3, "finished")
     assert Database(db)["articles"].count == len(ARTICLES)
-    assert "not modified" in second.stderr
+    assert "not modified" in second
 
 
-def test_since_argument_skips_older_feed_entries(site, tmp_path):
+@deferred_f_from_coro_f
+async def test_since_argument_skips_older_feed_entries(site, tmp_path):
     db = tmp_path / "news.db"
     mark = len(site.log)
     # Only the last 0.8 days: the sitemap's news article (half a day old) passes, the RSS items (1 and 2 days) not.
-    crawl(site, db, "-a", "since=0.8", "-a", "max_depth=0")
+    await crawl(site, db, since="0.8", max_depth="0")
     paths = site.paths(mark)
     assert "/the-thao/doi-tuyen-viet-nam-thang-dam-10003.html" in paths
     assert "/giao-duc/hoc-sinh-mien-nui-den-truong-10004.html" not in paths
@@ -147,22 +174,23 @@ def write_sites(path: Path, site: NewsSite, **extra) -> Path:
     return path
 
 
-def test_site_argument_crawls_one_configured_site(site, tmp_path):
+@deferred_f_from_coro_f
+async def test_site_argument_crawls_one_configured_site(site, tmp_path):
     sites = write_sites(tmp_path / "sites.yml", site)
     db = tmp_path / "news.db"
-    result = run_scrapy("crawl", "news", "-a", "site=mau.vn", "-s", f"SITES_FILE={sites}", db=db)
-    assert result.returncode == 0, result.stderr[-3000:]
+    await run_spider(NewsSpider, db, {"SITES_FILE": str(sites)}, site="mau.vn")
     database = Database(db)
     assert [(r["site"], r["status"]) for r in database["crawl_runs"].rows] == [("mau.vn", "finished")]
     assert {r["site"] for r in database["articles"].rows} == {"mau.vn"}
     assert database["articles"].count == len(ARTICLES)
 
 
-def test_all_sites_one_run_row_each_and_unreachable_site_recorded(site, tmp_path):
+@deferred_f_from_coro_f
+async def test_all_sites_one_run_row_each_and_unreachable_site_recorded(site, tmp_path, caplog):
+    caplog.set_level(logging.INFO)  # as `scrapy crawl` logs
     sites = write_sites(tmp_path / "sites.yml", site)
     db = tmp_path / "news.db"
-    result = run_scrapy("crawl", "news", "-s", f"SITES_FILE={sites}", db=db)
-    assert result.returncode == 0, result.stderr[-3000:]
+    await run_spider(NewsSpider, db, {"SITES_FILE": str(sites)})
     database = Database(db)
     runs = {r["site"]: r for r in database["crawl_runs"].rows}
     assert set(runs) == {"mau.vn", "unreachable.vn"}
@@ -172,11 +200,12 @@ def test_all_sites_one_run_row_each_and_unreachable_site_recorded(site, tmp_path
     failed_urls = {f["url"] for f in database["failures"].rows_where("run_id = ?", [down["id"]])}
     assert failed_urls == {"http://localhost:1/", "http://localhost:1/rss"}
     # One line for the unreachable site, naming the reason.
-    lines = [line for line in result.stderr.splitlines() if "unreachable.vn: run" in line]
+    lines = [record.getMessage() for record in caplog.records if "unreachable.vn: run" in record.getMessage()]
     assert len(lines) == 1 and "failed" in lines[0] and "Connection" in lines[0]
 
 
 def test_unknown_site_and_bad_sites_file_stop_the_run(site, tmp_path):
+    """`scrapy crawl news` as a user runs it: the arguments are checked before the crawl starts."""
     sites = write_sites(tmp_path / "sites.yml", site)
     result = run_scrapy("crawl", "news", "-a", "site=nope.vn", "-s", f"SITES_FILE={sites}", db=tmp_path / "a.db")
     assert result.returncode != 0
@@ -192,12 +221,13 @@ def test_unknown_site_and_bad_sites_file_stop_the_run(site, tmp_path):
     assert "spider arguments (-a), field 'delay': expected a number of at least 0.0, got 'soon'" in result.stderr
 
 
-def test_busy_site_is_retried_after_its_retry_after(tmp_path):
+@deferred_f_from_coro_f
+async def test_busy_site_is_retried_after_its_retry_after(tmp_path):
     with NewsSite() as busy_site:
         path = "/kinh-te/gia-lua-tang-manh-vu-dong-xuan-10002.html"
         busy_site.busy[path] = 1  # one 503 with Retry-After: 1, then the page
         db = tmp_path / "news.db"
-        crawl(busy_site, db, "-a", "max_depth=1")
+        await crawl(busy_site, db, max_depth="1")
         hits = [hit for hit in busy_site.log if hit.path == path]
         assert [hit.status for hit in hits] == [503, 200]
         assert hits[1].at - hits[0].at >= 0.9
@@ -208,6 +238,7 @@ def test_busy_site_is_retried_after_its_retry_after(tmp_path):
 
 @pytest.mark.parametrize("stop, status", [(signal.SIGINT, "interrupted"), (signal.SIGKILL, "running")])
 def test_interrupted_crawl_resumes_from_jobdir(tmp_path, stop, status):
+    """`scrapy crawl news` in its own process: stopped by a signal, then resumed."""
     db, jobdir = tmp_path / "news.db", tmp_path / "job"
     with NewsSite(article_delay=0.4) as slow:
         command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={slow.url('/')}", *FAST,
@@ -246,11 +277,26 @@ def test_interrupted_crawl_resumes_from_jobdir(tmp_path, stop, status):
                 hit.path for hit in slow.log[:interrupted_at] if hit.path.lstrip("/") in stored_paths}
 
 
-def test_site_delay_and_budget_are_kept(site, tmp_path):
+@deferred_f_from_coro_f
+async def test_every_request_waiting_for_robots_txt_is_checked():
+    """What a resumed crawl does: many queued requests reach the robots.txt check at once."""
+    crawler = get_crawler(Spider, {"ROBOTSTXT_OBEY": True})
+    middleware = RobotsTxtMiddleware.from_crawler(crawler)
+    robots_txt = asyncio.get_running_loop().create_future()  # its download, answered below
+    crawler.engine = type("Engine", (), {"download_async": lambda self, request: robots_txt})()
+    checks = [asyncio.ensure_future(middleware.process_request(Request(f"https://x.vn/noi-bo/{n}.html")))
+              for n in range(3)]
+    await asyncio.sleep(0)  # all three wait for the robots.txt
+    robots_txt.set_result(Response("https://x.vn/robots.txt", body=b"User-agent: *\nDisallow: /noi-bo/\n"))
+    for check in checks:
+        with pytest.raises(IgnoreRequest, match="Forbidden by robots.txt"):
+            await check
+
+
+@deferred_f_from_coro_f
+async def test_site_delay_and_budget_are_kept(site, tmp_path):
     mark = len(site.log)
-    result = run_scrapy("crawl", "news", "-a", f"url={site.url('/')}", "-a", "delay=0.4", "-a", "concurrency=1",
-                        "-a", "max_pages=5", db=tmp_path / "news.db")
-    assert result.returncode == 0, result.stderr[-3000:]
+    await run_spider(NewsSpider, tmp_path / "news.db", url=site.url("/"), delay="0.4", concurrency="1", max_pages="5")
     hits = site.log[mark + 1:]  # after Scrapy's own robots.txt request, which has its own download slot
     assert len(hits) == 5
     gaps = [later.at - earlier.at for earlier, later in zip(hits, hits[1:])]
@@ -258,18 +304,21 @@ def test_site_delay_and_budget_are_kept(site, tmp_path):
     assert min(gaps) >= 0.4 * 0.5 * 0.9, gaps
 
 
-def test_a_crawl_by_hand_skips_a_site_another_process_is_crawling(site, tmp_path):
+@deferred_f_from_coro_f
+async def test_a_crawl_by_hand_skips_a_site_another_process_is_crawling(site, tmp_path, caplog):
     from crawler.schedule.sitelock import SiteLock, site_lock_path
 
     db = tmp_path / "news.db"
-    held = SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1"))  # as a scheduled crawl holds it
+    # As a scheduled crawl holds it (flock: another open file conflicts within one process too).
+    held = SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1"))
     assert held.acquire()
     before = len(site.log)
-    locked_out = crawl(site, db)
-    assert "Site 127.0.0.1 is being crawled by another process" in locked_out.stderr
-    assert "'news/locked_out': 1" in locked_out.stderr and len(site.log) == before  # nothing fetched
+    locked_out = await crawl(site, db)
+    assert "Site 127.0.0.1 is being crawled by another process" in caplog.text
+    assert locked_out.stats.get_value("news/locked_out") == 1 and len(site.log) == before  # nothing fetched
     held.release()
-    free = crawl(site, db)
-    assert "being crawled by another process" not in free.stderr
+    caplog.clear()
+    await crawl(site, db)
+    assert "being crawled by another process" not in caplog.text
     assert Database(db).execute("select count(*) from articles").fetchone()[0] > 0
     assert SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1")).acquire()  # released at the end

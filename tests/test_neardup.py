@@ -1,20 +1,31 @@
-"""Near-duplicate stage through real `scrapy replay` runs: links, stories, restarts, rebuilds, Datasette."""
+"""Near-duplicate stage through real replays: links, stories, restarts, rebuilds, Datasette.
+
+The replays run in process (tests/inprocess.py) and rebuilds call :class:`NearDupIndex`; two tests
+go through `scrapy replay` and `scrapy neardup` as a user does: the rebuild hint and the summary.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from scrapy.settings import Settings
+from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlite_utils import Database
 
 from bench.neardup_eval import edit
 from bench.neardup_texts import BASES, SAME_TOPIC
+from crawler.spiders.replay import ReplaySpider
+from pipelines.db.store import NewsStore
+from pipelines.neardup.index import NearDupIndex, NearDupSettings, progress_logger
 from tests.browse_support import datasette_command
 from tests.conftest import SEEDS, run_scrapy
+from tests.inprocess import exit_status, project_settings, run_spider, run_spider_blocking
 
 SEED_000 = next(SEEDS.glob("000_*.txt"))
 SEED_002 = next(SEEDS.glob("002_*.txt"))
@@ -58,10 +69,31 @@ def story_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def story_db(story_seeds: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("stories") / "news.db"
-    result = run_scrapy("replay", str(story_seeds), db=db)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "'neardup/signed': 13" in result.stderr
+    crawler = run_spider_blocking(ReplaySpider, db, paths=[str(story_seeds)])
+    assert exit_status(crawler) == 0
+    assert crawler.stats.get_value("neardup/signed") == 13
     return db
+
+
+async def replay(db: Path, *paths: Path, **settings):
+    """The crawler of a replay of ``paths`` into ``db``, which must succeed."""
+    crawler = await run_spider(ReplaySpider, db, settings, paths=[str(path) for path in paths])
+    assert exit_status(crawler) == 0
+    return crawler
+
+
+def rebuild(db: Path, **settings) -> int:
+    """What `scrapy neardup --rebuild` does with these ``NEARDUP_*`` settings: every signature, link
+    and story recomputed in one transaction, with progress in the log. Returns the articles signed."""
+    store = NewsStore.open(db)
+    try:
+        total = store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        index = NearDupIndex(store, NearDupSettings.from_settings(Settings({**project_settings(), **settings})))
+        done = index.rebuild(progress_logger(total))
+        store.commit()
+    finally:
+        store.close()
+    return done
 
 
 def stories(db: Path) -> dict[str, int]:
@@ -115,46 +147,45 @@ def test_links_record_estimates_and_method(story_db):
     assert {row["method"] for row in rows} <= {"jaccard", "containment"}
 
 
-def test_restart_keeps_the_index(story_db, tmp_path):
+@deferred_f_from_coro_f
+async def test_restart_keeps_the_index(story_db, tmp_path):
     db = copy_db(story_db, tmp_path)
     late = tmp_path / "late"
     late.mkdir()
     seed_file(late, "late_copy.txt", "https://late.example/copy", "2023-02-01T08:00:00+07:00",
               edit(body(SEED_000), "synonyms_20", random.Random(11)))
-    result = run_scrapy("replay", str(late), db=db)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "neardup/caught_up" not in result.stderr  # the index came from the database, not a re-sign
+    crawler = await replay(db, late)
+    assert crawler.stats.get_value("neardup/caught_up") is None  # the index came from the database, not a re-sign
     assert stories(db)["https://late.example/copy"] == article_id(db, "https://www.qdnd.vn/tong-cuc-ky-thuat-1")
 
 
 def test_changing_index_settings_needs_a_rebuild(story_db, tmp_path):
+    """`scrapy replay` as a user runs it: the exit status and the hint to rebuild."""
     db = copy_db(story_db, tmp_path)
     result = run_scrapy("replay", str(SEED_000), "-s", "NEARDUP_SHINGLE_SIZE=4", db=db)
     assert result.returncode != 0
     assert "shingle_size 3 -> 4" in result.stderr and "scrapy neardup --rebuild" in result.stderr
 
 
-def test_rebuild_after_a_threshold_change_recomputes(story_db, tmp_path):
+def test_rebuild_after_a_threshold_change_recomputes(story_db, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="pipelines.neardup.index")
     db = copy_db(story_db, tmp_path)
     before = stories(db)
-    strict = run_scrapy("neardup", "--rebuild", "-s", "NEARDUP_JACCARD=0.95", "-s", "NEARDUP_CONTAINMENT=0.99",
-                        "-s", "NEARDUP_SHINGLE_SIZE=4", db=db)
-    assert strict.returncode == 0, strict.stderr[-3000:]
-    assert "articles signed" in strict.stderr  # progress in the log
+    rebuild(db, NEARDUP_JACCARD=0.95, NEARDUP_CONTAINMENT=0.99, NEARDUP_SHINGLE_SIZE=4)
+    assert "articles signed" in caplog.text  # progress in the log
     after = stories(db)
     assert len(set(after.values())) > len(set(before.values()))
     assert after["https://site3.example/copy-synonyms_10"] != after["https://www.qdnd.vn/tong-cuc-ky-thuat-1"]
     assert Database(db)["neardup_config"].get("shingle_size")["value"] == "4"
-    back = run_scrapy("neardup", "--rebuild", db=db)
-    assert back.returncode == 0, back.stderr[-3000:]
+    assert rebuild(db) == 13
     assert stories(db) == before
-    assert "13 articles" in back.stdout
 
 
-def test_articles_stored_without_the_stage_are_signed_later(story_seeds, tmp_path):
+@deferred_f_from_coro_f
+async def test_articles_stored_without_the_stage_are_signed_later(story_seeds, tmp_path):
+    """`scrapy neardup` as a user runs it, after a replay without the stage: its exit status and summary."""
     db = tmp_path / "news.db"
-    off = run_scrapy("replay", str(story_seeds), "-s", "NEARDUP_ENABLED=False", db=db)
-    assert off.returncode == 0, off.stderr[-3000:]
+    await replay(db, story_seeds, NEARDUP_ENABLED=False)
     assert len(set(stories(db).values())) == 13  # every article its own story
     caught_up = run_scrapy("neardup", db=db)
     assert caught_up.returncode == 0, caught_up.stderr[-3000:]
@@ -188,7 +219,8 @@ def test_story_id_is_a_facet_of_articles(story_db):
     assert max(value["count"] for value in page["facet_results"]["story_id"]["results"]) == 7
 
 
-def test_an_updated_article_is_signed_again(story_db, tmp_path):
+@deferred_f_from_coro_f
+async def test_an_updated_article_is_signed_again(story_db, tmp_path):
     db = copy_db(story_db, tmp_path)
     url = "https://baotiengiang.example/kiem-tra-cau"  # the bridge's same-topic twin, alone in its story
     changed = tmp_path / "changed"
@@ -197,9 +229,8 @@ def test_an_updated_article_is_signed_again(story_db, tmp_path):
     seed_file(changed, "a3_bridge_other.txt", url, "2024-09-05T15:00:00+07:00",
               edit(BASES["cau_rach_mieu"], "boilerplate", random.Random(3)))
     old = Database(db)["neardup_signatures"].get(article_id(db, url))["signature"]
-    result = run_scrapy("replay", str(changed), db=db)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "'store/updated': 1" in result.stderr
+    crawler = await replay(db, changed)
+    assert crawler.stats.get_value("store/updated") == 1
     twin = article_id(db, url)
     assert Database(db)["neardup_signatures"].get(twin)["signature"] != old
     assert stories(db)[url] == article_id(db, "https://baotiengiang.example/cau-rach-mieu-2")

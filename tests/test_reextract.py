@@ -1,4 +1,6 @@
-"""Raw pages kept with their articles, and `scrapy reextract` over them, offline."""
+"""Raw pages kept with their articles, and re-extraction over them, offline.
+
+In process (tests/inprocess.py), but for one run of `scrapy reextract` as a user runs it."""
 
 from __future__ import annotations
 
@@ -6,26 +8,38 @@ import gzip
 import shutil
 from pathlib import Path
 
+from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlite_utils import Database
 
+from crawler.spiders.reextract import ReextractSpider
+from crawler.spiders.replay import ReplaySpider
+from pipelines.runs import run_counts
 from tests.conftest import SEEDS, run_scrapy
+from tests.inprocess import exit_status, run_spider
 
 PAGES = Path(__file__).parent / "pages"
 
 
-def replayed(tmp_path: Path, db: Path) -> Database:
+async def replayed(tmp_path: Path, db: Path) -> Database:
     folder = tmp_path / "saved"
     folder.mkdir()
     for page in PAGES.glob("*.html"):
         shutil.copy(page, folder / page.name)
     shutil.copy(SEEDS / "002_290e18c0390ff467.txt", folder)  # a text seed: no page to keep
-    result = run_scrapy("replay", str(folder), db=db)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert exit_status(await run_spider(ReplaySpider, db, paths=[str(folder)])) == 0
     return Database(db)
 
 
-def test_pages_are_kept_gzipped_with_their_articles(tmp_path: Path, db_path: Path) -> None:
-    db = replayed(tmp_path, db_path)
+async def reextract(db: Path, site: str | None = None) -> tuple[int, dict[str, int]]:
+    """Re-extract the pages of ``db`` (of one ``site``): the pages read and the run's counts."""
+    crawler = await run_spider(ReextractSpider, db, site=site)
+    assert exit_status(crawler) == 0
+    return crawler.stats.get_value("reextract/pages"), run_counts(crawler.stats)
+
+
+@deferred_f_from_coro_f
+async def test_pages_are_kept_gzipped_with_their_articles(tmp_path: Path, db_path: Path) -> None:
+    db = await replayed(tmp_path, db_path)
     pages = {row["url"]: row for row in db["pages"].rows}
     articles = {row["url"]: row for row in db["articles"].rows}
     assert len(articles) == 4 and len(pages) == 3  # the text seed has no page
@@ -36,8 +50,9 @@ def test_pages_are_kept_gzipped_with_their_articles(tmp_path: Path, db_path: Pat
         assert "<html" in html
 
 
-def test_reextract_restores_what_a_worse_extraction_stored(tmp_path: Path, db_path: Path) -> None:
-    db = replayed(tmp_path, db_path)
+@deferred_f_from_coro_f
+async def test_reextract_restores_what_a_worse_extraction_stored(tmp_path: Path, db_path: Path) -> None:
+    db = await replayed(tmp_path, db_path)
     good = {row["id"]: row for row in db["articles"].rows}
     qdnd_id = db.execute("SELECT id FROM articles WHERE site = 'qdnd.vn'").fetchone()[0]
     tuoitre_id = db.execute("SELECT id FROM articles WHERE site = 'tuoitre.vn'").fetchone()[0]
@@ -47,13 +62,11 @@ def test_reextract_restores_what_a_worse_extraction_stored(tmp_path: Path, db_pa
     db.conn.commit()
     db.close()
 
-    result = run_scrapy("reextract", "--site", "qdnd.vn", db=db_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Re-extracted 1 pages of site qdnd.vn" in result.stdout and "1 updated, 0 unchanged" in result.stdout
+    pages, counts = await reextract(db_path, site="qdnd.vn")
+    assert (pages, counts["updated"], counts["unchanged"]) == (1, 1, 0)
 
-    result = run_scrapy("reextract", db=db_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Re-extracted 3 pages" in result.stdout and "1 updated, 2 unchanged, 0 new" in result.stdout
+    pages, counts = await reextract(db_path)
+    assert (pages, counts["updated"], counts["unchanged"], counts["new"]) == (3, 1, 2, 0)
 
     db = Database(db_path)
     now = {row["id"]: row for row in db["articles"].rows}
@@ -70,12 +83,14 @@ def test_reextract_restores_what_a_worse_extraction_stored(tmp_path: Path, db_pa
         (None, "finished", 1, 2),
     ]
 
-    again = run_scrapy("reextract", db=db_path)
-    assert "0 updated, 3 unchanged" in again.stdout
+    _, again = await reextract(db_path)
+    assert (again["updated"], again["unchanged"]) == (0, 3)
 
 
-def test_reextract_records_a_page_that_no_longer_extracts(tmp_path: Path, db_path: Path) -> None:
-    db = replayed(tmp_path, db_path)
+@deferred_f_from_coro_f
+async def test_reextract_records_a_page_that_no_longer_extracts(tmp_path: Path, db_path: Path) -> None:
+    """`scrapy reextract` as a user runs it: exit status 1 and the summary line name the failure."""
+    db = await replayed(tmp_path, db_path)
     article_id, url = db.execute("SELECT article_id, url FROM pages ORDER BY article_id LIMIT 1").fetchone()
     links = "".join(f"<li><a href='/tin-{n}.html'>Tin thứ {n} trong ngày</a></li>" for n in range(20))
     db["pages"].update(article_id, {"html_gz": gzip.compress(f"<html><body><ul>{links}</ul></body></html>".encode())})

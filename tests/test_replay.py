@@ -1,4 +1,4 @@
-"""`scrapy replay`: seeds into the database through the real pipelines."""
+"""Replay: seeds into the database through the real pipelines, in process (tests/inprocess.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlite_utils import Database
 
-from tests.conftest import SEEDS, run_scrapy
+from crawler.spiders.replay import ReplaySpider
+from pipelines.runs import run_counts
+from tests.conftest import SEEDS
+from tests.inprocess import exit_status, run_spider
 
 SEED_000 = SEEDS / "000_cb3248bbcccbdf52.txt"
 SEED_002 = SEEDS / "002_290e18c0390ff467.txt"
 
 
-def replay(db: Path, *paths: Path | str):
-    return run_scrapy("replay", *map(str, paths), db=db)
+async def replay(db: Path, *paths: Path | str, **settings):
+    """The crawler of a replay of ``paths`` (default: the seeds) into ``db``."""
+    return await run_spider(ReplaySpider, db, settings, paths=[str(path) for path in paths or [SEEDS]])
 
 
 def articles(db: Path) -> list[dict]:
@@ -29,10 +34,11 @@ def test_seed_files_are_the_shared_seed_documents(shared_data):
         assert (SEEDS / shared.name).read_bytes() == shared.read_bytes()
 
 
-def test_replay_seeds_gives_two_clean_articles(db_path):
-    result = replay(db_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Replayed 2 files" in result.stdout and "2 new" in result.stdout
+@deferred_f_from_coro_f
+async def test_replay_seeds_gives_two_clean_articles(db_path):
+    crawler = await replay(db_path)
+    assert exit_status(crawler) == 0
+    assert crawler.stats.get_value("replay/files") == 2 and run_counts(crawler.stats)["new"] == 2
     first, second = articles(db_path)
 
     assert first["url"] == "seed:000_cb3248bbcccbdf52.txt"
@@ -64,11 +70,13 @@ def test_replay_seeds_gives_two_clean_articles(db_path):
     assert run["finished"] >= run["started"]
 
 
-def test_second_replay_adds_nothing(db_path):
-    assert replay(db_path).returncode == 0
-    result = replay(db_path)
-    assert result.returncode == 0
-    assert "0 new" in result.stdout and "2 unchanged" in result.stdout
+@deferred_f_from_coro_f
+async def test_second_replay_adds_nothing(db_path):
+    assert exit_status(await replay(db_path)) == 0
+    crawler = await replay(db_path)
+    assert exit_status(crawler) == 0
+    counts = run_counts(crawler.stats)
+    assert (counts["new"], counts["unchanged"]) == (0, 2)
     db = Database(db_path)
     assert (db["articles"].count, db["article_urls"].count, db["crawl_runs"].count) == (2, 2, 2)
 
@@ -91,14 +99,16 @@ def variants(folder: Path) -> dict[str, str]:
     return files
 
 
-def test_copies_of_a_seed_become_aliases(db_path, tmp_path):
+@deferred_f_from_coro_f
+async def test_copies_of_a_seed_become_aliases(db_path, tmp_path):
     copies = tmp_path / "copies"
     copies.mkdir()
     files = variants(copies)
-    assert replay(db_path).returncode == 0
-    result = replay(db_path, copies)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"{len(files)} duplicate" in result.stdout and "0 new" in result.stdout
+    assert exit_status(await replay(db_path)) == 0
+    crawler = await replay(db_path, copies)
+    assert exit_status(crawler) == 0
+    counts = run_counts(crawler.stats)
+    assert (counts["duplicate"], counts["new"]) == (len(files), 0)
 
     db = Database(db_path)
     assert db["articles"].count == 2
@@ -109,7 +119,8 @@ def test_copies_of_a_seed_become_aliases(db_path, tmp_path):
     assert run["duplicate"] == len(files)
 
 
-def test_bad_seed_files_are_reported_and_the_rest_go_in(db_path, tmp_path):
+@deferred_f_from_coro_f
+async def test_bad_seed_files_are_reported_and_the_rest_go_in(db_path, tmp_path, caplog):
     folder = tmp_path / "mixed"
     folder.mkdir()
     shutil.copy(SEED_000, folder / "good.txt")
@@ -119,15 +130,16 @@ def test_bad_seed_files_are_reported_and_the_rest_go_in(db_path, tmp_path):
     (folder / "big.txt").write_bytes(b"a " * 3000)
     (folder / "ignored.md").write_text("not a seed")
 
-    result = run_scrapy("replay", str(folder), str(tmp_path / "missing.txt"), "-s", "SEEDS_MAX_BYTES=5000", db=db_path)
-    assert result.returncode == 1
-    log = result.stderr
+    crawler = await replay(db_path, folder, tmp_path / "missing.txt", SEEDS_MAX_BYTES=5000)
+    assert exit_status(crawler) == 1
+    log = caplog.text
     assert "empty.txt: empty file" in log
     assert "binary.txt: binary file" in log
     assert "latin1.txt: " in log and ("not UTF-8" in log or "binary file" in log)
     assert "big.txt: too large: 6000 bytes, over SEEDS_MAX_BYTES=5000" in log
     assert "missing.txt: no such file or folder" in log
-    assert "1 new" in result.stdout and "5 failed" in result.stdout
+    counts = run_counts(crawler.stats)
+    assert (counts["new"], counts["failed"]) == (1, 5)
 
     db = Database(db_path)
     assert db["articles"].count == 1
@@ -137,14 +149,15 @@ def test_bad_seed_files_are_reported_and_the_rest_go_in(db_path, tmp_path):
     assert (run["new"], run["failed"]) == (1, 5)
 
 
-def test_seed_headers_give_url_site_and_date(db_path, tmp_path):
+@deferred_f_from_coro_f
+async def test_seed_headers_give_url_site_and_date(db_path, tmp_path):
     seed = tmp_path / "with-url.txt"
     seed.write_text(
         "URL: https://www.qdnd.vn/quoc-phong/bai-viet-123\nPublished: 2023-01-10T08:30:00+07:00\n\n"
         "Tiêu đề có đường dẫn\n\nĐoạn đầu tiên của bài báo nói về hội nghị tổng kết công tác kỹ thuật năm 2022.\n",
         encoding="utf-8",
     )
-    assert replay(db_path, seed).returncode == 0
+    assert exit_status(await replay(db_path, seed)) == 0
     (article,) = articles(db_path)
     assert article["url"] == "https://www.qdnd.vn/quoc-phong/bai-viet-123"
     assert article["site"] == "qdnd.vn"
@@ -153,9 +166,9 @@ def test_seed_headers_give_url_site_and_date(db_path, tmp_path):
 
 
 @pytest.mark.parametrize("header", ["URL: ftp://example.com/x", "URL: qdnd.vn/bai"])
-def test_bad_url_header_is_refused(db_path, tmp_path, header):
+@deferred_f_from_coro_f
+async def test_bad_url_header_is_refused(db_path, tmp_path, header, caplog):
     seed = tmp_path / "bad-url.txt"
     seed.write_text(f"{header}\n\nMột đoạn văn bản đủ dài để làm bài báo.\n", encoding="utf-8")
-    result = replay(db_path, seed)
-    assert result.returncode == 1
-    assert "bad-url.txt: URL header must start with http:// or https://" in result.stderr
+    assert exit_status(await replay(db_path, seed)) == 1
+    assert "bad-url.txt: URL header must start with http:// or https://" in caplog.text
