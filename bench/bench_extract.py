@@ -1,11 +1,11 @@
-"""Benchmark of the extract stage (run by `make bench`).
+"""Benchmark of the per-page function (run by `make bench`).
 
-Prints, per page and in total, the time our extraction takes
-(:func:`pipelines.vietnamese.extract.extract_article`: trafilatura plus the Vietnamese
-layer) as a ratio of trafilatura's ``bare_extraction`` alone, measured in the
-same run on the same pages; then the throughput of the worker pool
-(:class:`pipelines.extract_pool.ExtractPool`, ``EXTRACT_WORKERS`` processes)
-against extraction in one process.
+Prints, per page and in total, the CPU time the whole per-page work takes
+(:func:`pipelines.page.process_page`: decode, parse once, our Vietnamese layer,
+trafilatura, normalize, hash, sign, gzip) as a ratio of trafilatura's
+``bare_extraction`` alone, measured in the same run on the same pages; then the
+throughput of the worker pool (:class:`pipelines.workers.PagePool`,
+``EXTRACT_WORKERS`` processes) against the function in one process.
 
 Pages: the real article pages of ../shared/data when present, else our own
 fixture pages (tests/pages). Options: ``--repeat 5`` (timings per page, the
@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 from trafilatura.settings import use_config  # noqa: E402
 
+from pipelines.page import Fetched, PageOptions, process_page  # noqa: E402
 from pipelines.vietnamese.encoding import decode_html  # noqa: E402
-from pipelines.extract_pool import ExtractPool  # noqa: E402
-from pipelines.vietnamese.extract import extract_article  # noqa: E402
+from pipelines.workers import PagePool  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 REAL_PAGES = [
@@ -54,16 +54,32 @@ def load_pages() -> tuple[str, list[tuple[str, str]]]:
 
 
 def median_seconds(function, repeat: int) -> float:
+    """The median CPU time of ``function`` (CPU, not wall: the machine may be shared)."""
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         function()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
 
 
-async def through_pool(pool: ExtractPool, jobs: list[tuple[str, str]]) -> None:
-    await asyncio.gather(*(pool.extract(html, url) for html, url in jobs))
+def fetched(html: str, url: str) -> Fetched:
+    return Fetched(url, html.encode("utf-8"), "text/html; charset=utf-8", kind="article", canonical="never")
+
+
+async def through_pool(workers: int, jobs: list[Fetched]) -> float:
+    """Seconds for ``jobs`` through a pool of ``workers`` (started, and warmed, outside the timing)."""
+    pool = PagePool(workers, timeout=60, options=OPTIONS)
+    try:
+        await asyncio.gather(*(pool.process(job) for job in jobs[:workers]))
+        start = time.perf_counter()
+        await asyncio.gather(*(pool.process(job) for job in jobs))
+        return time.perf_counter() - start
+    finally:
+        pool.close()
+
+
+OPTIONS = PageOptions()
 
 
 def main() -> None:
@@ -75,32 +91,25 @@ def main() -> None:
     source, pages = load_pages()
     config = use_config()
     url = "https://example.vn/bai-viet-1000001.html"
-    print(f"Extraction time per page, {source}; median of {options.repeat} runs")
+    print(f"CPU time per page, {source}; median of {options.repeat} runs")
     print(f"{'page':40} {'trafilatura ms':>15} {'ours ms':>9} {'ratio':>6}")
     total_base = total_ours = 0.0
     for name, html in pages:
         base = median_seconds(lambda: trafilatura.bare_extraction(  # noqa: B023
             html, url=url, with_metadata=True, include_comments=False, include_tables=True, config=config
         ), options.repeat)
-        ours = median_seconds(lambda: extract_article(html, url, config), options.repeat)  # noqa: B023
+        ours = median_seconds(lambda: process_page(fetched(html, url), OPTIONS), options.repeat)  # noqa: B023
         total_base += base
         total_ours += ours
         print(f"{name[:40]:40} {base * 1000:15.1f} {ours * 1000:9.1f} {ours / base:6.2f}")
     print(f"{'all pages':40} {total_base * 1000:15.1f} {total_ours * 1000:9.1f} {total_ours / total_base:6.2f}")
 
-    jobs = [(pages[n % len(pages)][1], url) for n in range(options.batch)]
+    jobs = [fetched(pages[n % len(pages)][1], url) for n in range(options.batch)]
     start = time.perf_counter()
-    for html, page_url in jobs:
-        extract_article(html, page_url, config)
+    for job in jobs:
+        process_page(job, OPTIONS)
     one_process = time.perf_counter() - start
-    pool = ExtractPool(options.workers, timeout=60)
-    try:
-        asyncio.run(through_pool(pool, jobs[: options.workers]))  # start the workers outside the timing
-        start = time.perf_counter()
-        asyncio.run(through_pool(pool, jobs))
-        pooled = time.perf_counter() - start
-    finally:
-        pool.close()
+    pooled = asyncio.run(through_pool(options.workers, jobs))
     print(
         f"\n{options.batch} pages: one process {one_process:.2f}s ({options.batch / one_process:.1f} pages/s), "
         f"{options.workers} workers {pooled:.2f}s ({options.batch / pooled:.1f} pages/s): "
