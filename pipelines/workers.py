@@ -268,17 +268,6 @@ class PagePool:
                 waiter.set_result(None)
                 return
 
-    def run(self, job: Fetched | dict[str, Any]) -> Any:
-        """:meth:`process`, blocking, outside any event loop (tests and benchmarks): the workers
-        are those of this call's loop, stopped at its end."""
-        async def once() -> Any:
-            try:
-                return await self.process(job)
-            finally:
-                self.close()
-
-        return asyncio.run(once())
-
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()
