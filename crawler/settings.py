@@ -89,6 +89,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Runs after the robots.txt check (100) and sees responses before RetryMiddleware (550).
     "crawler.middlewares.ConditionalGetMiddleware": 560,
     "crawler.middlewares.BackoffMiddleware": 570,
+    # Scrapy's meta refresh, at its place, without decoding every page in the engine.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 
 # --- Schedule (`scrapy schedule`) -----------------------------------------------------

@@ -82,7 +82,8 @@ class StorePipeline:
 
     # --- opening -----------------------------------------------------------------
 
-    def open_spider(self, spider: Spider) -> None:
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
         settings = self.settings
         self.store = NewsStore.open(
             database_path(settings),

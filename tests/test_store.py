@@ -38,7 +38,7 @@ def writer(tmp_path):
     crawler.spider = spider = Spider("test")
     crawler.stats.open_spider()
     pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.open_spider(spider)
+    pipeline.open_spider()
     yield pipeline, db_path
     if pipeline.store is not None:
         pipeline.spider_closed(spider, "finished")
