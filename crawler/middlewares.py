@@ -7,7 +7,7 @@
   ``Retry-After`` asks (or an exponential default) and tries the page again.
 - :class:`SiteAutoThrottle`: AutoThrottle that never goes below a site's ``delay``.
 - :class:`RunDupeFilter`: Scrapy's duplicate filter, for one run even with JOBDIR.
-- :class:`MetaRefreshMiddleware`: Scrapy's, without decoding pages that have no refresh tag.
+- :class:`MetaRefreshMiddleware`: Scrapy's meta-refresh redirects, without decoding whole pages.
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
 from scrapy.dupefilters import RFPDupeFilter
+from scrapy.http import HtmlResponse
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.response import get_meta_refresh as scrapy_meta_refresh
+from w3lib import html
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 
 from pipelines.db.store import ArchiveReader, database_path
+from pipelines.vietnamese.encoding import declared_encoding
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -176,17 +181,44 @@ class RunDupeFilter(RFPDupeFilter):
 
 
 class MetaRefreshMiddleware(ScrapyMetaRefreshMiddleware):
-    """Scrapy's meta-refresh redirects, looked for only where the bytes can hold one.
+    """Scrapy's meta-refresh redirects, read from the head of the page only.
 
-    Scrapy's reads ``response.text`` (the whole page decoded, a few hundred KB that stay
-    cached on the response) to search its first 4,096 characters. Here a page whose first
-    16 KB (4,096 characters in any ASCII-compatible encoding) lack the word ``refresh``
-    passes unread: the engine process decodes no page, and the pages waiting for a
-    worker hold their bytes only.
+    Scrapy's reads ``response.text`` (the whole page decoded: a few hundred KB, cached
+    on the response while it waits for a worker) to search its first 4,096 characters,
+    and many news pages carry ``<meta http-equiv="refresh" content="1800">``. Here only
+    the first 16 KB (4,096 characters in any encoding but UTF-16/32) are decoded: the
+    engine process decodes no page. The redirect rules are Scrapy's.
     """
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
-        head = response.body[:16384]
-        if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"refresh" not in head.lower():
+        if (
+            request.meta.get("dont_redirect", False)
+            or request.method == "HEAD"
+            or not isinstance(response, HtmlResponse)
+            or urlparse_cached(request).scheme not in {"http", "https"}
+        ):
             return response
-        return super().process_response(request, response)
+        interval, url = head_meta_refresh(response, self._ignore_tags)
+        if not url:
+            return response
+        redirected = self._redirect_request_using_get(request, response, url)
+        if urlparse_cached(redirected).scheme not in {"http", "https"}:
+            return response
+        if interval < self._maxdelay:
+            return self._redirect(redirected, request, "meta refresh")
+        return response
+
+
+def head_meta_refresh(response: HtmlResponse, ignore_tags: list[str]) -> tuple[float, str | None]:
+    """(interval, URL) of the page's meta refresh tag within its first 4,096 characters, else (0, None)."""
+    head = response.body[:16384]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-16/32: as Scrapy does
+        found = scrapy_meta_refresh(response, ignore_tags=ignore_tags)
+        return (found[0] or 0.0, found[1])
+    if b"refresh" not in head.lower():
+        return 0.0, None
+    encoding = declared_encoding(head, response.headers.get("Content-Type")) or "utf-8"
+    text = head.decode(encoding, errors="replace")[:4096]
+    interval, url = html.get_meta_refresh(text, html.get_base_url(text, response.url, encoding), encoding,
+                                          ignore_tags=ignore_tags)
+    return (interval or 0.0, url)

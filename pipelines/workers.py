@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
 from collections import deque
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 # Light: no Scrapy, no database; a spawned worker imports this module and these alone.
@@ -28,6 +31,8 @@ from pipelines.page import Fetched, PageOptions, PageResult, process_page, proce
 logger = logging.getLogger(__name__)
 
 
+# The project's root, for the workers' imports (they run ``python -m pipelines.workers``).
+PROJECT = str(Path(__file__).resolve().parent.parent)
 # How long a new worker may take to start (import trafilatura) on a busy machine.
 STARTUP_SECONDS = 120
 
@@ -70,11 +75,27 @@ def _serve(conn: Connection, options: PageOptions) -> None:
 
 
 class _Worker:
-    def __init__(self, context: Any, options: PageOptions) -> None:
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, options), daemon=True, name="page-worker")
-        self.process.start()
-        child.close()
+    """One worker: ``python -m pipelines.workers FD``, a fresh interpreter holding only its end of a socket pair.
+
+    Not fork: a forked worker would inherit the engine's file descriptors (database,
+    sockets, the scheduler's site lock) and outlive a killed engine holding them. Not
+    multiprocessing's spawn either: it runs the parent's main script again in the
+    child, and ``scrapy``'s imports Scrapy and Twisted (25 MB a worker, seconds of
+    start-up) that the per-page function never uses. The end of file of the socket
+    when the engine dies, however it dies, makes the worker exit.
+    """
+
+    def __init__(self, options: PageOptions) -> None:
+        ours, theirs = socket.socketpair()
+        path = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
+        environment = {**os.environ, "PYTHONPATH": path}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.workers", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=environment,
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.conn.send(options)
         self.ready = False
 
     async def call(self, job: Fetched | dict[str, Any], timeout: float) -> PageResult:
@@ -108,16 +129,19 @@ class _Worker:
         finally:
             loop.remove_reader(fd)
 
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def stop(self, kill: bool = False) -> None:
         if not kill:
             try:
                 self.conn.send(None)
-            except OSError:
+                self.process.wait(2)
+            except (OSError, subprocess.TimeoutExpired):
                 kill = True
-            self.process.join(2)
-        if kill or self.process.is_alive():
+        if kill or self.alive():
             self.process.kill()
-            self.process.join()
+            self.process.wait()
         self.conn.close()
 
 
@@ -129,11 +153,6 @@ class PagePool:
         self.workers = workers
         self.timeout = timeout
         self.options = options
-        # spawn, not fork: a forked worker would inherit the engine's file descriptors
-        # (database, sockets, the scheduler's site lock) and outlive a killed engine holding
-        # them. A spawned one holds only its end of the pipe, and the pipe's end of file
-        # when the engine dies, however it dies, makes it exit.
-        self.context = multiprocessing.get_context("spawn")
         self.idle: deque[_Worker] = deque()
         self.waiting: deque[asyncio.Future[None]] = deque()
         self.started = False
@@ -142,7 +161,7 @@ class PagePool:
     async def process(self, job: Fetched | dict[str, Any]) -> PageResult:
         """One job in the next free worker; see :func:`run_job`. A timed-out or dead worker is replaced."""
         if not self.started:
-            self.idle.extend(_Worker(self.context, self.options) for _ in range(self.workers))
+            self.idle.extend(_Worker(self.options) for _ in range(self.workers))
             self.started = True
         while not self.idle:
             waiter = asyncio.get_running_loop().create_future()
@@ -152,9 +171,9 @@ class PagePool:
         try:
             return await worker.call(job, self.timeout)
         except (PageTimeout, WorkerFailed) as exc:
-            if isinstance(exc, PageTimeout) or not worker.process.is_alive():
+            if isinstance(exc, PageTimeout) or not worker.alive():
                 worker.stop(kill=True)
-                worker = _Worker(self.context, self.options)
+                worker = _Worker(self.options)
                 self.replaced += 1
             raise
         finally:
@@ -173,3 +192,17 @@ class PagePool:
         while self.idle:
             self.idle.popleft().stop()
         self.started = False
+
+
+def main() -> None:
+    """A worker's entry point: the socket's file descriptor as argument, the options as first message."""
+    conn = Connection(int(sys.argv[1]))
+    try:
+        options = conn.recv()
+    except EOFError:
+        return
+    _serve(conn, options)
+
+
+if __name__ == "__main__":
+    main()

@@ -74,7 +74,7 @@ def test_a_listing_gives_its_links_and_feeds():
 def test_a_saved_page_takes_its_own_url_or_fails_saying_how_to_give_one():
     saved = (PAGES / "jsonld_article.html").read_bytes()
     assert process_page(Fetched(None, saved, kind="article", canonical="any"), OPTIONS).url == CANONICAL
-    bare = b"<html><body><h1>Tin kh\xc3\xb4ng c\xc3\xb3 \xc4\x91\xe1\xbb\x8ba ch\xe1\xbb\x89</h1><p>...</p></body></html>"
+    bare = "<html><body><h1>Tin không có địa chỉ</h1><p>...</p></body></html>".encode()
     result = process_page(Fetched(None, bare, kind="article", canonical="any"), OPTIONS)
     assert (result.kind, result.stage) == ("failed", "url") and "--url" in result.reason
 
@@ -94,6 +94,7 @@ def test_options_turn_signing_and_pages_off():
 @pytest.mark.parametrize("module", ["pipelines.page", "pipelines.workers"])
 def test_the_workers_import_neither_scrapy_nor_scipy(module):
     """What a worker imports is what it costs in memory: the function needs neither."""
-    code = f"import sys, {module}; print(sorted(m for m in ('scrapy', 'twisted', 'scipy', 'datasketch') if m in sys.modules))"
+    heavy = ("scrapy", "twisted", "scipy", "datasketch")
+    code = f"import sys, {module}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -67,7 +67,7 @@ def test_slow_page_times_out_and_its_worker_is_replaced(pool: PagePool) -> None:
 def test_dead_worker_is_reported_and_replaced(pool: PagePool) -> None:
     pool.run(page("meta_only_article.html"))  # make sure the worker is up
     os.kill(pool.idle[0].process.pid, signal.SIGKILL)
-    pool.idle[0].process.join()
+    pool.idle[0].process.wait()
     with pytest.raises(WorkerFailed, match="died"):
         pool.run(page("meta_only_article.html"))
     assert pool.run(page("meta_only_article.html")).fields["title"] == (
