@@ -170,3 +170,32 @@ def test_listing_page_gives_no_article() -> None:
 def test_source_lines_of_other_outlets(last: str, dropped: bool) -> None:
     text, _ = normalize_text(f"Đoạn đầu của bài báo.\n{last}")
     assert (last not in text.split("\n")) is dropped
+
+
+SELECTOR_PAGE = ('<html><body><p class="author x">A</p><span class="sapo">B</span><div class="related">'
+                 '<a href="/x">C</a></div><figure><figcaption>D</figcaption></figure></body></html>')
+
+
+def assert_select_is_xpath(pages) -> None:
+    """select() leaves out the class tests a page cannot pass: it must select exactly what lxml's XPath does."""
+    from trafilatura.utils import load_html
+
+    from pipelines.vietnamese import body, metadata
+    from pipelines.vietnamese.encoding import decode_html
+
+    selectors = [*metadata.HEADLINE_XPATHS, *metadata.SAPO_XPATHS, *metadata.BYLINE_XPATHS, *metadata.DATE_LINE_XPATHS,
+                 *metadata.BREADCRUMB_XPATHS, *body.BODY_XPATHS, *body.PRUNE_XPATHS, body._CAPTIONS]
+    for page in pages:
+        tree = load_html(decode_html(page))
+        if tree is None:
+            continue
+        for selector in selectors:
+            assert metadata.select(tree, selector) == tree.xpath(selector), selector
+
+
+def test_select_finds_what_xpath_finds():
+    assert_select_is_xpath([*(path.read_bytes() for path in PAGES.glob("*.html")), SELECTOR_PAGE.encode()])
+
+
+def test_select_finds_what_xpath_finds_on_the_real_pages(shared_data):
+    assert_select_is_xpath(path.read_bytes() for path in shared_data.rglob("*.html"))
