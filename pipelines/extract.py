@@ -69,27 +69,37 @@ class Extractor:
         """The page through :func:`pipelines.page.process_page`; timeouts and crashes come back as failures."""
         return await self._run(page, page.url)
 
-    async def text(self, fields: dict[str, Any]) -> PageResult:
-        """A text seed's fields through :func:`pipelines.page.process_text`."""
-        return await self._run(fields, fields.get("url"))
+    async def texts(self, seeds: list[dict[str, Any]]) -> list[PageResult]:
+        """Text seeds' fields through :func:`pipelines.page.process_text`, as one job: a seed takes a
+        millisecond, and a job's round trip to a worker costs a fair part of one."""
+        return await self._run(seeds, None)
 
-    async def _run(self, job: Fetched | dict[str, Any], url: str | None) -> PageResult:
+    async def _run(self, job: Any, url: str | None) -> Any:
         stats = self.crawler.stats
         try:
             result = run_job(job, self.options) if self.pool is None else await self.pool.process(job)
-        except PageTimeout:
-            stats.inc_value("extract/timeout")
-            reason = f"extraction took longer than EXTRACT_TIMEOUT={self.timeout:g}s; the page was skipped"
-            result = PageResult("failed", url, reason=reason)
-        except WorkerFailed as exc:
-            result = PageResult("failed", url, reason=f"extraction failed: {exc}")
+        except (PageTimeout, WorkerFailed) as exc:
+            if isinstance(exc, PageTimeout):
+                stats.inc_value("extract/timeout")
+                reason = f"extraction took longer than EXTRACT_TIMEOUT={self.timeout:g}s; the page was skipped"
+            else:
+                reason = f"extraction failed: {exc}"
+            if isinstance(job, list):
+                result = [PageResult("failed", seed.get("url"), reason=reason) for seed in job]
+            else:
+                result = PageResult("failed", url, reason=reason)
+        for one in result if isinstance(result, list) else [result]:
+            self.count(one)
+        return result
+
+    def count(self, result: PageResult) -> None:
+        stats = self.crawler.stats
         if result.kind == "failed":
             stats.inc_value("extract/failed")
         elif result.kind == "article":
             stats.inc_value("extract/ok")
             if result.byline_author:
                 stats.inc_value("normalize/byline_author")
-        return result
 
     def close(self) -> None:
         if self.pool is not None:

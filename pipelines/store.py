@@ -152,7 +152,6 @@ class StorePipeline:
             else:
                 adapter["article_id"] = store.add_article(item, count=False)
                 counted = "store/new"
-                logger.debug("Stored article %s from %s", adapter["article_id"], adapter["url"])
             if self.neardup is not None:
                 self.link(adapter)
         inc_stat(self.crawler, counted, site)

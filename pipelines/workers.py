@@ -45,9 +45,14 @@ class WorkerFailed(Exception):
     """The worker raised or died while processing the page."""
 
 
-def run_job(job: Fetched | dict[str, Any], options: PageOptions) -> PageResult:
-    """A page (:class:`Fetched`) through :func:`process_page`, or a text seed's fields through :func:`process_text`."""
-    return process_page(job, options) if isinstance(job, Fetched) else process_text(job, options)
+def run_job(job: Fetched | dict[str, Any] | list[dict[str, Any]], options: PageOptions) -> Any:
+    """A page (:class:`Fetched`) through :func:`process_page`; a text seed's fields (or a list of them)
+    through :func:`process_text`."""
+    if isinstance(job, Fetched):
+        return process_page(job, options)
+    if isinstance(job, list):
+        return [process_text(fields, options) for fields in job]
+    return process_text(job, options)
 
 
 def _serve(conn: Connection, options: PageOptions) -> None:

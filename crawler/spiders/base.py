@@ -19,16 +19,15 @@ from pipelines.page import PageResult
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-async def in_order(jobs: Iterable[tuple[T, Awaitable[PageResult] | None]], window: int) -> AsyncIterator[
-    tuple[T, PageResult | None]
-]:
+async def in_order(jobs: Iterable[tuple[T, Awaitable[R] | None]], window: int) -> AsyncIterator[tuple[T, R | None]]:
     """Run the awaitables of ``jobs`` with at most ``window`` under way, and yield each with its key
     in the order given (None stays None). For ``start()`` of the offline spiders: every worker
     stays busy, memory stays bounded, and records reach the writer in the order of the input.
     """
-    pending: deque[tuple[T, asyncio.Future[PageResult] | None]] = deque()
+    pending: deque[tuple[T, asyncio.Future[R] | None]] = deque()
     for key, awaitable in jobs:
         pending.append((key, asyncio.ensure_future(awaitable) if awaitable is not None else None))
         while len(pending) > window or (pending and pending[0][1] is None):

@@ -7,11 +7,15 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler.seeds import Seed, SeedError, iter_seed_paths, read_seed, site_of
+from crawler.seeds import Seed, SeedError, TextSeed, iter_seed_paths, read_seed, site_of
 from crawler.spiders.base import ArchiveSpider, in_order
 from pipelines.page import Fetched, PageResult
 
 logger = logging.getLogger(__name__)
+
+# Text seeds sent to a worker in one job: a seed takes about a millisecond there, and a
+# round trip to a worker costs a fair part of one.
+TEXT_BATCH = 16
 
 
 class ReplaySpider(ArchiveSpider):
@@ -24,41 +28,59 @@ class ReplaySpider(ArchiveSpider):
     name = "replay"
     command = "replay"
 
-    def __init__(self, paths: list[str] | str = (), url: str | None = None, **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, paths: list[str] | str = (), url: str | None = None,  # type: ignore[assignment]
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.paths = [paths] if isinstance(paths, str) else list(paths)
         self.url = url
 
-    def jobs(self) -> Iterator[tuple[tuple[Path, Seed | None], Awaitable[PageResult] | None]]:
-        """Each seed file read, with the work the workers do on it (None: the file is unusable)."""
+    def seeds(self) -> Iterator[tuple[Path, Seed | None]]:
+        """Each seed file read (None: unusable, recorded as a failure)."""
         max_bytes = self.settings.getint("SEEDS_MAX_BYTES")
         for path in iter_seed_paths(self.paths):
             self.crawler.stats.inc_value("replay/files")
             try:
-                seed = read_seed(path, max_bytes, url=self.url)
+                yield path, read_seed(path, max_bytes, url=self.url)
             except SeedError as exc:
                 logger.error("Skipped seed %s: %s", path, exc)
                 self.report_failure(str(path), "replay", str(exc))
-                yield (path, None), None
-                continue
-            work = self.extractor.page(seed) if isinstance(seed, Fetched) else self.extractor.text(seed)
-            yield (path, seed), work
+                yield path, None
+
+    def jobs(self) -> Iterator[tuple[list[tuple[Path, Seed]], Awaitable[Any] | None]]:
+        """The seeds in order, with the work the workers do on them: a saved page alone, text seeds in batches."""
+        texts: list[tuple[Path, TextSeed]] = []
+        for path, seed in self.seeds():
+            if isinstance(seed, dict):
+                texts.append((path, seed))
+                if len(texts) < TEXT_BATCH:
+                    continue
+            if texts:
+                yield texts, self.extractor.texts([text for _, text in texts])
+                texts = []
+            if isinstance(seed, Fetched):
+                yield [(path, seed)], self.extractor.page(seed)
+        if texts:
+            yield texts, self.extractor.texts([text for _, text in texts])
 
     async def start(self) -> AsyncIterator[Any]:
-        async for (path, seed), result in in_order(self.jobs(), self.window):
-            if seed is None or result is None:
-                continue
-            if result.kind == "article":
-                if isinstance(seed, Fetched):
-                    item = self.article_item(result, via="page", site=site_of(result.url))
-                else:
-                    item = self.article_item(result, url=seed["url"], via="seed")
-                logger.debug("Replaying %s as %s", path, item.url)
-                yield item
-            elif result.kind == "failed" and result.stage == "url":  # a saved page that names no URL
-                logger.error("Skipped seed %s: %s", path, result.reason)
-                self.report_failure(str(path), "replay", result.reason or "failed")
-            elif result.kind == "failed":  # named by its URL, or by its file when the URL was not read
-                self.report_failure(result.url or str(path), result.stage, result.reason or "failed")
+        async for seeds, results in in_order(self.jobs(), self.window):
+            for (path, seed), result in zip(seeds, results if isinstance(results, list) else [results]):
+                if item := self.outcome(path, seed, result):
+                    yield item
+
+    def outcome(self, path: Path, seed: Seed, result: PageResult) -> Any:
+        """The item of a seed that became an article; a failure recorded, or nothing, otherwise."""
+        if result.kind == "article":
+            if isinstance(seed, Fetched):
+                item = self.article_item(result, via="page", site=site_of(result.url))
             else:
-                logger.warning("No article text left after cleaning: %s", path)
+                item = self.article_item(result, url=seed["url"], via="seed")
+            return item
+        if result.kind == "failed" and result.stage == "url":  # a saved page that names no URL
+            logger.error("Skipped seed %s: %s", path, result.reason)
+            self.report_failure(str(path), "replay", result.reason or "failed")
+        elif result.kind == "failed":  # named by its URL, or by its file when the URL was not read
+            self.report_failure(result.url or str(path), result.stage, result.reason or "failed")
+        else:
+            logger.warning("No article text left after cleaning: %s", path)
+        return None

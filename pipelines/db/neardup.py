@@ -124,11 +124,12 @@ class NearDupTables:
         story_id = min(stories)
         now = utc_now()
         self.begin()
-        self.db.conn.executemany(
-            "INSERT OR REPLACE INTO near_duplicates (article_id, similar_id, jaccard, containment, method, found) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(article_id, m.similar_id, m.jaccard, m.containment, m.method, now) for m in matches],
-        )
+        if matches:
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO near_duplicates (article_id, similar_id, jaccard, containment, method, found) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(article_id, m.similar_id, m.jaccard, m.containment, m.method, now) for m in matches],
+            )
         others = sorted(stories - {story_id})
         if others:
             self.db.execute(

@@ -142,6 +142,7 @@ class NewsStore(ArchiveReader, NearDupTables):
         self.keep_pages = keep_pages
         self.pending = 0
         self.batch_started = 0.0
+        self.transactions = 0  # write transactions begun: what was read under the lock holds until the next
         # Called inside each batch transaction just before it commits (a run's
         # counts), so what they write lands with the articles they describe.
         self.before_commit: list[Callable[[], None]] = []
@@ -179,6 +180,7 @@ class NewsStore(ArchiveReader, NearDupTables):
             # crawl process) waits on busy_timeout instead of failing mid-batch.
             self.db.conn.execute("BEGIN IMMEDIATE")
             self.batch_started = time.monotonic()
+            self.transactions += 1
 
     def article_written(self) -> None:
         """Count one article in the batch; commit when the batch is full or old."""

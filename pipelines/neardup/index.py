@@ -107,6 +107,7 @@ class NearDupIndex:
         self.buckets = BucketIndex()
         self.sketches = Sketches(settings.num_perm)
         self.seq = 0  # the last signature (by sequence number) in self.buckets
+        self.caught_up_in = -1  # the store's write transaction in which the index last caught up
         self.snapshot_seq = 0  # the last one in the saved snapshot
 
     def check_config(self) -> None:
@@ -190,7 +191,11 @@ class NearDupIndex:
 
         ``keys``: its uint64 band keys (:meth:`Banding.keys`), as the per-page function made them.
         """
-        self.catch_up()  # inside the write transaction: nobody else can sign until it commits
+        if self.caught_up_in != self.store.transactions:
+            # Once per write transaction (the writer's batch): once it holds the write lock,
+            # nobody else can sign until it commits.
+            self.catch_up()
+            self.caught_up_in = self.store.transactions
         candidates = self.buckets.members(keys, self.settings.bucket_limit)
         candidates.discard(article_id)
         # Only those the sketches cannot rule out are read and judged.
