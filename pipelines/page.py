@@ -132,7 +132,8 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     result = process_text(fields, options)
     result.url = url
     if result.kind == "article" and options.keep_page:
-        result.fields["page_gz"] = page.body if page.gzipped else gzip.compress(html.encode("utf-8"), 3)
+        # Level 3: half the time of 6 for pages 10 % larger; mtime 0: the same page gives the same bytes.
+        result.fields["page_gz"] = page.body if page.gzipped else gzip.compress(html.encode("utf-8"), 3, mtime=0)
     return result
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
 import signal
 import socket
+import struct
 import subprocess
 import sys
 from collections import deque
@@ -56,7 +58,7 @@ def run_job(job: Fetched | dict[str, Any] | list[dict[str, Any]], options: PageO
 
 
 def _serve(conn: Connection, options: PageOptions) -> None:
-    """The worker's loop: a job in, ("ok", PageResult) or ("error", reason) out; None stops it."""
+    """The worker's loop: a job in, ("ok", result) or ("error", reason) out, in order; None stops it."""
     # Ctrl-C reaches the whole process group: the engine decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn.send(("ready", None))  # start-up (imports) does not count against a page's time limit
@@ -79,6 +81,21 @@ def _serve(conn: Connection, options: PageOptions) -> None:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
+# Jobs a worker holds at once: the one it works on and the next, already in its socket,
+# so that it never waits for the engine's event loop between two pages.
+DEPTH = 2
+
+
+class Requeued(Exception):
+    """The job waited behind one that killed its worker: it goes to another worker."""
+
+
+def _frame(message: Any) -> bytes:
+    """``message`` as multiprocessing's ``Connection`` frames it (4-byte length, pickle), which the worker reads."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return struct.pack("!i", len(data)) + data
+
+
 class _Worker:
     """One worker: ``python -m pipelines.workers FD``, a fresh interpreter holding only its end of a socket pair.
 
@@ -88,66 +105,121 @@ class _Worker:
     child, and ``scrapy``'s imports Scrapy and Twisted (25 MB a worker, seconds of
     start-up) that the per-page function never uses. The end of file of the socket
     when the engine dies, however it dies, makes the worker exit.
+
+    The engine side never blocks: the event loop writes jobs and reads results as the
+    socket allows (a page is larger than a socket's buffer). Jobs are answered in order;
+    the first job's time limit starts when the worker says it is ready, the next's when
+    the one before it is answered.
     """
 
-    def __init__(self, options: PageOptions) -> None:
+    def __init__(self, options: PageOptions, timeout: float, on_answer: Any) -> None:
         ours, theirs = socket.socketpair()
         path = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
-        environment = {**os.environ, "PYTHONPATH": path}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipelines.workers", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=environment,
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path},
         )
         theirs.close()
-        self.conn = Connection(ours.detach())
-        self.conn.send(options)
+        ours.setblocking(False)
+        self.sock, self.timeout, self.on_answer = ours, timeout, on_answer
+        self.loop = asyncio.get_running_loop()
+        self.jobs: deque[tuple[Any, asyncio.Future[Any]]] = deque()  # sent, not answered, in order
+        self.outgoing, self.incoming = bytearray(_frame(options)), bytearray()
         self.ready = False
+        self.timer = self.loop.call_later(STARTUP_SECONDS, self._failed, WorkerFailed(
+            f"page worker did not start within {STARTUP_SECONDS}s"))
+        self.loop.add_reader(self.sock.fileno(), self._read)
+        self.loop.add_writer(self.sock.fileno(), self._write)
 
-    async def call(self, job: Fetched | dict[str, Any], timeout: float) -> PageResult:
-        """Send ``job`` and await its result; the event loop watches the pipe (no thread blocks on it)."""
-        try:
-            if not self.ready:
-                if not await self._readable(STARTUP_SECONDS):
-                    raise WorkerFailed(f"page worker did not start within {STARTUP_SECONDS}s")
-                self.conn.recv()
-                self.ready = True
-            self.conn.send(job)
-            if not await self._readable(timeout):
-                raise PageTimeout(f"the page took longer than {timeout:g}s")
-            status, value = self.conn.recv()
-        except (EOFError, OSError) as exc:
-            raise WorkerFailed(f"page worker died ({exc.__class__.__name__})") from exc
-        if status == "error":
-            raise WorkerFailed(value)
-        return value
-
-    async def _readable(self, timeout: float) -> bool:
-        """Wait until the worker wrote (or closed) its end of the pipe; False after ``timeout`` seconds."""
-        loop = asyncio.get_running_loop()
-        ready = loop.create_future()
-        fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
-        try:
-            return await asyncio.wait_for(ready, timeout)
-        except asyncio.TimeoutError:
-            return False
-        finally:
-            loop.remove_reader(fd)
+    def __len__(self) -> int:
+        return len(self.jobs)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.poll() is None and self.sock.fileno() >= 0
+
+    def submit(self, job: Any) -> asyncio.Future[Any]:
+        future = self.loop.create_future()
+        if not self.outgoing:
+            self.loop.add_writer(self.sock.fileno(), self._write)
+        self.outgoing += _frame(job)
+        self.jobs.append((job, future))
+        if self.ready and len(self.jobs) == 1:
+            self._start_clock()
+        return future
+
+    def _start_clock(self) -> None:
+        self.timer.cancel()
+        self.timer = self.loop.call_later(self.timeout, self._failed, PageTimeout(
+            f"the page took longer than {self.timeout:g}s"))
+
+    def _write(self) -> None:
+        try:
+            sent = self.sock.send(self.outgoing)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._failed(WorkerFailed("page worker died (its socket closed)"))
+            return
+        del self.outgoing[:sent]
+        if not self.outgoing:
+            self.loop.remove_writer(self.sock.fileno())
+
+    def _read(self) -> None:
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._failed(WorkerFailed("page worker died (EOFError)"))
+            return
+        self.incoming += data
+        while len(self.incoming) >= 4:
+            size = struct.unpack("!i", self.incoming[:4])[0]
+            if len(self.incoming) < 4 + size:
+                return
+            status, value = pickle.loads(self.incoming[4 : 4 + size])
+            del self.incoming[: 4 + size]
+            self._answer(status, value)
+
+    def _answer(self, status: str, value: Any) -> None:
+        self.timer.cancel()
+        if status == "ready":
+            self.ready = True
+        else:
+            _, future = self.jobs.popleft()
+            if not future.done():
+                future.set_result(value) if status == "ok" else future.set_exception(WorkerFailed(value))
+        if self.jobs:
+            self._start_clock()
+        self.on_answer()
+
+    def _failed(self, error: Exception) -> None:
+        """The worker timed out or died: its job fails, the ones behind it go elsewhere, it is stopped."""
+        self.stop(kill=True)
+        for number, (_, future) in enumerate(self.jobs):
+            if not future.done():
+                future.set_exception(error if number == 0 else Requeued())
+        self.jobs.clear()
+        self.on_answer()
 
     def stop(self, kill: bool = False) -> None:
-        if not kill:
-            try:
-                self.conn.send(None)
-                self.process.wait(2)
-            except (OSError, subprocess.TimeoutExpired):
-                kill = True
-        if kill or self.alive():
+        if self.sock.fileno() >= 0:
+            self.timer.cancel()
+            self.loop.remove_reader(self.sock.fileno())
+            self.loop.remove_writer(self.sock.fileno())
+            if not kill:
+                try:
+                    self.sock.setblocking(True)
+                    self.sock.sendall(_frame(None))
+                    self.process.wait(2)
+                except (OSError, subprocess.TimeoutExpired):
+                    kill = True
+            self.sock.close()
+        if kill or self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
-        self.conn.close()
+        self.process.wait()
 
 
 class PagePool:
@@ -155,48 +227,62 @@ class PagePool:
     and a per-page time limit in seconds."""
 
     def __init__(self, workers: int, timeout: float, options: PageOptions) -> None:
-        self.workers = workers
+        self.size = workers
         self.timeout = timeout
         self.options = options
-        self.idle: deque[_Worker] = deque()
+        self.workers: list[_Worker] = []
         self.waiting: deque[asyncio.Future[None]] = deque()
-        self.started = False
         self.replaced = 0
 
-    async def process(self, job: Fetched | dict[str, Any]) -> PageResult:
-        """One job in the next free worker; see :func:`run_job`. A timed-out or dead worker is replaced."""
-        if not self.started:
-            self.idle.extend(_Worker(self.options) for _ in range(self.workers))
-            self.started = True
-        while not self.idle:
+    async def process(self, job: Fetched | dict[str, Any] | list[dict[str, Any]]) -> Any:
+        """One job in the least busy worker; see :func:`run_job`. A timed-out or dead worker is replaced."""
+        while True:
+            worker = await self._worker()
+            try:
+                return await worker.submit(job)
+            except Requeued:
+                continue
+
+    async def _worker(self) -> _Worker:
+        """A live worker with room for a job; waits while all hold :data:`DEPTH` jobs."""
+        while True:
+            for number, worker in enumerate(self.workers):
+                if not worker.alive():
+                    worker.stop(kill=True)
+                    self.workers[number] = _Worker(self.options, self.timeout, self._answered)
+                    self.replaced += 1
+            while len(self.workers) < self.size:
+                self.workers.append(_Worker(self.options, self.timeout, self._answered))
+            worker = min(self.workers, key=len)
+            if len(worker) < DEPTH:
+                return worker
             waiter = asyncio.get_running_loop().create_future()
             self.waiting.append(waiter)
             await waiter
-        worker = self.idle.popleft()
-        try:
-            return await worker.call(job, self.timeout)
-        except (PageTimeout, WorkerFailed) as exc:
-            if isinstance(exc, PageTimeout) or not worker.alive():
-                worker.stop(kill=True)
-                worker = _Worker(self.options)
-                self.replaced += 1
-            raise
-        finally:
-            self.idle.append(worker)
-            while self.waiting:
-                waiter = self.waiting.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)
-                    break
 
-    def run(self, job: Fetched | dict[str, Any]) -> PageResult:
-        """:meth:`process`, blocking, outside any event loop (tests and benchmarks)."""
-        return asyncio.run(self.process(job))
+    def _answered(self) -> None:
+        """A worker answered (or failed): one waiting job may go."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def run(self, job: Fetched | dict[str, Any]) -> Any:
+        """:meth:`process`, blocking, outside any event loop (tests and benchmarks): the workers
+        are those of this call's loop, stopped at its end."""
+        async def once() -> Any:
+            try:
+                return await self.process(job)
+            finally:
+                self.close()
+
+        return asyncio.run(once())
 
     def close(self) -> None:
-        while self.idle:
-            self.idle.popleft().stop()
-        self.started = False
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -39,40 +40,68 @@ def page(name: str) -> Fetched:
     return Fetched(URL, (PAGES / name).read_bytes(), kind="article", canonical="never")
 
 
-@pytest.fixture(scope="module")
-def pool():
-    pool = PagePool(workers=1, timeout=30, options=OPTIONS)
-    yield pool
-    pool.close()
+def in_pool(steps, workers: int = 1, timeout: float = 30):
+    """Run ``steps(pool)`` (a coroutine function) against a pool in one event loop; return what it returns."""
+    async def run():
+        pool = PagePool(workers=workers, timeout=timeout, options=OPTIONS)
+        try:
+            return await steps(pool)
+        finally:
+            pool.close()
+
+    return asyncio.run(run())
 
 
-def test_pool_gives_what_the_function_gives_in_process(pool: PagePool) -> None:
-    assert pool.run(page("jsonld_article.html")) == process_page(page("jsonld_article.html"), OPTIONS)
+def test_pool_gives_what_the_function_gives_in_process() -> None:
     seed = {"url": URL, "text": "Một đoạn văn bản  đủ dài\u00a0để làm bài báo thử nghiệm hôm nay."}
-    assert pool.run(seed) == process_text(seed, OPTIONS)
+
+    async def steps(pool):
+        return await pool.process(page("jsonld_article.html")), await pool.process(seed), await pool.process([seed])
+
+    fetched, text, texts = in_pool(steps)
+    assert fetched == process_page(page("jsonld_article.html"), OPTIONS)
+    assert text == process_text(seed, OPTIONS) and texts == [text]
 
 
-def test_slow_page_times_out_and_its_worker_is_replaced(pool: PagePool) -> None:
-    worker_pid = pool.idle[0].process.pid
-    pool.timeout = 0.5  # the heavy page needs seconds
-    try:
-        with pytest.raises(PageTimeout):
-            pool.run(Fetched(URL, HEAVY_PAGE.encode(), kind="article"))
-    finally:
-        pool.timeout = 30
-    assert pool.idle[0].process.pid != worker_pid
-    assert pool.run(page("jsonld_article.html")).fields["author"] == "Vũ Dung"  # the new worker serves
+def test_jobs_are_answered_in_order_two_workers_two_jobs_each() -> None:
+    names = ["jsonld_article.html", "meta_only_article.html", "dateline_article.html"] * 3
+
+    async def steps(pool):
+        return await asyncio.gather(*(pool.process(page(name)) for name in names))
+
+    results = in_pool(steps, workers=2)
+    assert [r.fields["title"] for r in results] == [process_page(page(n), OPTIONS).fields["title"] for n in names]
 
 
-def test_dead_worker_is_reported_and_replaced(pool: PagePool) -> None:
-    pool.run(page("meta_only_article.html"))  # make sure the worker is up
-    os.kill(pool.idle[0].process.pid, signal.SIGKILL)
-    pool.idle[0].process.wait()
-    with pytest.raises(WorkerFailed, match="died"):
-        pool.run(page("meta_only_article.html"))
-    assert pool.run(page("meta_only_article.html")).fields["title"] == (
-        "Giá rau xanh tăng mạnh sau đợt mưa lớn ở miền Tây"
-    )
+def test_slow_page_times_out_and_its_worker_is_replaced() -> None:
+    async def steps(pool):
+        await pool.process(page("jsonld_article.html"))  # the worker is up
+        worker_pid = pool.workers[0].process.pid
+        pool.timeout = 0.5  # the heavy page needs seconds
+        for worker in pool.workers:
+            worker.timeout = 0.5
+        heavy = pool.process(Fetched(URL, HEAVY_PAGE.encode(), kind="article"))
+        queued = pool.process(page("jsonld_article.html"))  # behind it in the same worker: goes elsewhere
+        outcomes = await asyncio.gather(heavy, queued, return_exceptions=True)
+        return worker_pid, pool.workers[0].process.pid, outcomes
+
+    before, after, (heavy, queued) = in_pool(steps)
+    assert isinstance(heavy, PageTimeout)
+    assert before != after
+    assert queued.fields["author"] == "Vũ Dung"  # the new worker served the page that waited
+
+
+def test_a_worker_that_dies_fails_its_page_and_is_replaced() -> None:
+    async def steps(pool):
+        await pool.process(page("meta_only_article.html"))  # make sure the worker is up
+        heavy = asyncio.ensure_future(pool.process(Fetched(URL, HEAVY_PAGE.encode(), kind="article")))
+        await asyncio.sleep(0.3)  # the worker is at it (the page takes seconds)
+        os.kill(pool.workers[0].process.pid, signal.SIGKILL)
+        with pytest.raises(WorkerFailed, match="died"):
+            await heavy
+        return await pool.process(page("meta_only_article.html"))
+
+    assert in_pool(steps).fields["title"] == "Giá rau xanh tăng mạnh sau đợt mưa lớn ở miền Tây"
 
 
 def test_replay_in_workers_equals_in_process(tmp_path: Path) -> None:
