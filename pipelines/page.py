@@ -16,17 +16,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
-
-from trafilatura.settings import use_config
-from trafilatura.utils import load_html
 
 from crawler.urls import clean_url, same_site
 from pipelines.neardup.minhash import Banding, Signer
 from pipelines.pageinfo import Links, canonical_url, page_kind, page_links
 from pipelines.vietnamese.encoding import decode_html
-from pipelines.vietnamese.extract import extract_article
 from pipelines.vietnamese.normalize import normalize_article
 from pipelines.vietnamese.text import fold
 
@@ -97,8 +94,16 @@ def _signing(neardup: tuple[int, int, float]) -> tuple[Signer, Banding]:
 
 
 @lru_cache(maxsize=1)
-def _trafilatura_config() -> Any:
-    return use_config()  # built once per process; never mutate trafilatura's DEFAULT_CONFIG
+def extraction() -> tuple[Callable[..., Any], Callable[..., Any], Any]:
+    """trafilatura's HTML loader, our extraction and trafilatura's config (built once; never mutate its
+    DEFAULT_CONFIG). Imported on first use: the engine process, which only passes pages on, then never
+    loads trafilatura (10 MB); a worker calls this before it says it is ready."""
+    from trafilatura.settings import use_config
+    from trafilatura.utils import load_html
+
+    from pipelines.vietnamese.extract import extract_article
+
+    return load_html, extract_article, use_config()
 
 
 def _article_url(page: Fetched, tree: Any) -> str | None:
@@ -116,6 +121,7 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     """The finished record of an article page, or the links of a listing (see the module docstring)."""
     body = gzip.decompress(page.body) if page.gzipped else page.body
     html = decode_html(body, page.content_type)
+    load_html, extract_article, config = extraction()
     tree = load_html(html)
     if tree is None:
         return PageResult("failed", page.url, reason="not an HTML page")
@@ -126,7 +132,7 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     if not url:
         return PageResult("failed", stage="url", reason='no URL: the page has no <link rel="canonical"> or '
                                                         "og:url; give it with --url URL")
-    fields = extract_article(tree, url, _trafilatura_config())
+    fields = extract_article(tree, url, config)
     if fields is None:
         return PageResult("failed", url, reason="no article text found in the page")
     result = process_text(fields, options)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 # Light: no Scrapy, no database; a spawned worker imports this module and these alone.
-from pipelines.page import Fetched, PageOptions, PageResult, process_page, process_text
+from pipelines.page import Fetched, PageOptions, PageResult, extraction, process_page, process_text
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +288,7 @@ class PagePool:
 def main() -> None:
     """A worker's entry point: the socket's file descriptor as argument, the options as first message."""
     conn = Connection(int(sys.argv[1]))
+    extraction()  # trafilatura's imports: start-up, not the first page's time
     try:
         options = conn.recv()
     except EOFError:
