@@ -46,7 +46,7 @@ import trafilatura  # noqa: E402
 
 from bench.crawl_seeds import sentences, write_seeds  # noqa: E402
 from bench.crawl_site import FIXTURES, BasePage, SiteProcess, load_bases, paragraph_ends, write_site  # noqa: E402
-from bench.measure import BenchFailure, Cost, PeakRss, metered, rss_mb, run_command  # noqa: E402
+from bench.measure import BenchFailure, Cost, PeakRss, metered, rss_mb, run_command, usable_cores  # noqa: E402
 from bench.neardup_texts import BASES  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -233,6 +233,9 @@ def print_targets(steps: list[Step], pages: int) -> None:
         print(f"{name:40}{shown:>10}   {target:36}{verdict:>4}")
     if baseline:
         print(f"(A: {rates['A']:.1f} pages/s over its {len(baseline)} runs)")
+    cores = usable_cores()
+    print(f"(cores that two busy processes got together just now: {cores:.2f} of {os.cpu_count()}; the "
+          f"crawl's ratios to one-core A cannot exceed about that)")
 
 
 # --- the run --------------------------------------------------------------------------------------

@@ -129,3 +129,23 @@ def run_command(args: list[str], log: Path, cwd: Path, **env: str) -> tuple[Cost
         raise BenchFailure(f"{' '.join(args[:4])}... exited with status {process.returncode}; "
                            f"end of {log}:\n{tail}\n{out[-2000:]}")
     return cost, out
+
+
+def _spin(seconds: float) -> float:
+    """Busy-loop for ``seconds`` of wall time; return the CPU time this process got meanwhile."""
+    started, cpu = time.monotonic(), time.process_time()
+    while time.monotonic() - started < seconds:
+        pass
+    return time.process_time() - cpu
+
+
+def usable_cores(processes: int = 2, seconds: float = 2.0) -> float:
+    """How many cores ``processes`` busy processes really get together (the machine may be shared).
+
+    The crawl's ratios to one-core trafilatura can only reach what this allows: on a
+    machine whose second core is busy elsewhere, two workers are worth one.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(processes) as pool:
+        return sum(pool.map(_spin, [seconds] * processes)) / seconds
