@@ -27,7 +27,7 @@ crawl: install
 	@mkdir -p $(dir $(CRAWL_LOG))
 	@echo "Crawling the sites of crawler/sites.yml into $(NEWS_DB) (log: $(CRAWL_LOG))"
 	@$(BIN)/scrapy crawl news -s LOG_FILE=$(CRAWL_LOG) -s LOG_FILE_APPEND=False; status=$$?; \
-		grep -h '\[crawler.extensions\]' $(CRAWL_LOG) | sed 's/^[^]]*\] [A-Z]*: //'; \
+		grep -h '\[pipelines.runs\]' $(CRAWL_LOG) | sed 's/^[^]]*\] [A-Z]*: //'; \
 		[ $$status -eq 0 ] || echo "The crawl stopped with an error: see $(CRAWL_LOG)."
 
 # Datasette with the project's metadata, templates and plugins (datasette_meta/).

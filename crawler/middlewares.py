@@ -2,7 +2,7 @@
 
 - :class:`ConditionalGetMiddleware`: feeds and sitemaps are asked for with the
   ``ETag``/``Last-Modified`` of the last run (stored per URL in ``fetch_state``
-  by the spider when a run finishes, see :func:`validators`).
+  by the writer when a run finishes, see :func:`validators`).
 - :class:`BackoffMiddleware`: a 429 or 503 slows the site down for the time its
   ``Retry-After`` asks (or an exponential default) and tries the page again.
 - :class:`RobotsTxtMiddleware`: Scrapy's, with every request that waits for a robots.txt checked.

@@ -1,1 +1,1 @@
-"""Item pipeline stages: extract, normalize, dedupe, store (see crawler/settings.py)."""
+"""The per-page work (page, pageinfo, vietnamese/, neardup/, run by workers) and the one writer (store, db/)."""

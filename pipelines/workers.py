@@ -2,10 +2,10 @@
 
 Extraction is the CPU cost of a crawl (tens of milliseconds a page, far more for
 a heavy one), and Scrapy's engine is one thread. :class:`PagePool` keeps a few
-worker processes, each reading one job at a time from a pipe and running
+worker processes, each holding two jobs at most in its socket and running
 :func:`pipelines.page.process_page` (or :func:`~pipelines.page.process_text`) on
-it; the engine awaits the result (the event loop watches the pipes: no thread
-competes with the engine for the GIL), so fetching and writing go on while
+them in order; the engine awaits the results (the event loop watches the sockets
+without blocking: no thread competes with the engine for the GIL), so fetching and writing go on while
 the workers parse, extract, normalize, hash and sign, on every core. A page that
 takes longer than the time limit gets its worker killed and replaced: one
 pathological page cannot stall the crawl.

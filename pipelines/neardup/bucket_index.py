@@ -13,7 +13,7 @@ The index is derived from ``neardup_signatures`` (the band keys and sketches
 are functions of a signature) and is saved in ``neardup_index`` as a snapshot
 with the signature sequence number it covers, so a crawl starts by loading the
 snapshot and catching up on the signatures written since (see
-:class:`~pipelines.neardup.NearDupIndex`). Memory: 8 bytes per bucket entry
+:class:`~pipelines.neardup.index.NearDupIndex`). Memory: 8 bytes per bucket entry
 (42 per article) and a 256-byte sketch per article, about 0.6 KB per article,
 66 MB at 100,000 articles.
 """

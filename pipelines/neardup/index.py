@@ -93,10 +93,10 @@ class NearDupIndex:
     """Sign, look up and link articles, through a :class:`NewsStore` (the only writer).
 
     The LSH buckets are held in memory (:class:`BucketIndex`), loaded at start
-    from the saved snapshot plus the signatures written since; before each new
-    article, the signatures other crawl processes wrote meanwhile are added
-    (``seq`` is the last one seen), so concurrent crawls link to each other's
-    articles.
+    from the saved snapshot plus the signatures written since; once per write
+    transaction (the writer holds the lock until it commits), the signatures other
+    crawl processes wrote meanwhile are added (``seq`` is the last one seen), so
+    concurrent crawls link to each other's articles.
     """
 
     def __init__(self, store: NewsStore, settings: NearDupSettings) -> None:

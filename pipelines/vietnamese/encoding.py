@@ -6,8 +6,8 @@ composed to NFC) and, now and then, with a wrong label: a page that says
 ``iso-8859-1`` or ``windows-1252`` but is UTF-8 or windows-1258.
 
 :func:`decode_html` is what every source should use for page bytes: the
-``news`` spider (``decode_html(response.body, response.headers.get("Content-Type"))``
-instead of ``response.text``), saved pages in ``scrapy replay``, and stored pages.
+per-page function (:func:`pipelines.page.process_page`) decodes fetched, saved
+and stored pages alike with it, in the workers; the engine decodes no page.
 """
 
 from __future__ import annotations
