@@ -148,7 +148,7 @@ class BackoffMiddleware:
             slot.delay = max(slot.delay, wait)
             # Retry-After is the least the server asked for: Scrapy's randomized delay
             # (0.5x to 1.5x) would send the retry too early half of the time.
-            slot.randomize_delay = False
+            slot.jitter = 0.0
         logger.info("HTTP %s from %s: waiting %.1fs before trying again", response.status, request.url, wait)
         self.crawler.stats.inc_value("backoff/retried")
         retry = request.replace(dont_filter=True)
