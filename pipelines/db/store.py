@@ -159,11 +159,7 @@ class NewsStore(ArchiveReader, NearDupTables):
         try:
             db = Database(path)
             db.execute("PRAGMA busy_timeout = 30000")
-<<<<<<< HEAD
-            # 64 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
-=======
             # 16 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
->>>>>>> docs-architecture
             db.execute("PRAGMA cache_size = -16384")
             db.enable_wal()
             # In WAL mode, NORMAL syncs at checkpoints, not at every commit: a killed process
