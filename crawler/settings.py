@@ -15,7 +15,7 @@ COMMANDS_MODULE = "crawler.commands"
 # The SQLite file everything goes to; the environment variable NEWS_DB overrides this default.
 NEWS_DB = os.environ.get("NEWS_DB") or "data/news.db"
 # Write this many articles per transaction at most...
-STORE_BATCH_SIZE = 100
+STORE_BATCH_SIZE = 500
 # ...and commit at least this often (seconds), so readers see progress.
 STORE_COMMIT_SECONDS = 2.0
 STORE_ENABLED = True
@@ -139,4 +139,6 @@ RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 
 LOG_LEVEL = "INFO"
+# A stored article logged by its URL and ids, not with its whole text and page (crawler/logformatter.py).
+LOG_FORMATTER = "crawler.logformatter.ArticleLogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
