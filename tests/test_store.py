@@ -116,3 +116,15 @@ def test_an_interrupted_run_keeps_no_validators(writer):
     pipeline.spider_closed(pipeline.crawler.spider, "shutdown")
     assert committed(db_path, "SELECT count(*) FROM fetch_state") == 0
     assert committed(db_path, "SELECT status FROM crawl_runs") == "interrupted"
+
+
+def test_every_migration_is_in_the_ordered_list():
+    """A migration written but not appended to MIGRATIONS would never run."""
+    import inspect
+
+    from pipelines.db import schema
+
+    written = [name for name, value in vars(schema).items() if inspect.isfunction(value) and name[:1] == "m"
+               and name[1:4].isdigit()]
+    assert sorted(written) == sorted(step.__name__ for step in schema.MIGRATIONS)
+    assert [m.name for m in schema.migrations._migrations] == [step.__name__ for step in schema.MIGRATIONS]

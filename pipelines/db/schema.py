@@ -1,7 +1,9 @@
 """The database schema, created and upgraded by sqlite-utils migrations.
 
-Each migration is applied once per database, in order, inside a transaction.
-Never edit an applied migration: add a new one below it.
+Each migration is applied once per database, in the order of :data:`MIGRATIONS`
+(the list at the end: the order databases have been upgraded in, numbers aside),
+inside a transaction. Never edit an applied migration: add a new one, and append
+it to the list.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ migrations = Migrations("news")
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 
 
-@migrations()
 def m001_initial(db: Database) -> None:
     db["articles"].create(
         {
@@ -86,7 +87,6 @@ def m001_initial(db: Database) -> None:
     )
 
 
-@migrations()
 def m010_extract_pages(db: Database) -> None:
     # The raw HTML each article was extracted from, gzipped, so that `scrapy reextract`
     # can run a better extraction again without the network. One page per article.
@@ -98,7 +98,6 @@ def m010_extract_pages(db: Database) -> None:
     )
 
 
-@migrations()
 def m020_crawl_state(db: Database) -> None:
     # Per-site run counts of the news spider.
     for column in ("pages", "not_modified", "robots_skipped", "http_errors", "extract_failed"):
@@ -112,7 +111,6 @@ def m020_crawl_state(db: Database) -> None:
     )
 
 
-@migrations()
 def m050_schedule_run_process(db: Database) -> None:
     # `scrapy schedule` runs each crawl in its own process: keep the process id,
     # how it exited and where its log went, to explain a run that crashed.
@@ -121,7 +119,6 @@ def m050_schedule_run_process(db: Database) -> None:
     db["crawl_runs"].add_column("log_file", str)
 
 
-@migrations()
 def m040_datasette_day(db: Database) -> None:
     # The calendar day in Vietnam time, for Datasette's day facet and per-day
     # counts: date() turns a time with a zone into UTC, +7 hours gives Vietnam
@@ -139,7 +136,6 @@ def m040_datasette_day(db: Database) -> None:
         db["articles"].create_index([column])
 
 
-@migrations()
 def m030_neardup_index(db: Database) -> None:
     # story_id: the id of the first stored article of the story (its own id when alone).
     db["articles"].add_column("story_id", int)
@@ -170,7 +166,6 @@ def m030_neardup_index(db: Database) -> None:
     db["neardup_config"].create({"name": str, "value": str}, pk="name")
 
 
-@migrations()
 def m060_neardup_memory_index(db: Database) -> None:
     # The LSH buckets move from a table (42 random B-tree rows per article, whose
     # writes and lookups grew with the archive) to an in-memory index derived from
@@ -185,3 +180,17 @@ def m060_neardup_memory_index(db: Database) -> None:
     # sketches and sizes), each array in parts, covering the signatures up to
     # neardup_config's `index_seq`.
     db["neardup_index"].create({"name": str, "part": int, "data": bytes}, pk=("name", "part"), not_null={"data"})
+
+
+# Every migration, in the order they are applied (a migration's number is its name, not its place).
+MIGRATIONS = (
+    m001_initial,
+    m010_extract_pages,
+    m020_crawl_state,
+    m050_schedule_run_process,
+    m040_datasette_day,
+    m030_neardup_index,
+    m060_neardup_memory_index,
+)
+for migration in MIGRATIONS:
+    migrations()(migration)
