@@ -166,7 +166,9 @@ class StorePipeline:
         assert store is not None
         store.begin()
         store.db.execute("SAVEPOINT item")
-        queued = len(store.search_rows)
+        # The search rows queued before the item: an update writes them out inside the savepoint,
+        # so a rollback undoes them and they must be queued again.
+        queued = list(store.search_rows)
         try:
             yield
         except DuplicateArticle:  # its URL was kept as an alias: keep that
@@ -175,7 +177,7 @@ class StorePipeline:
         except BaseException:
             store.db.execute("ROLLBACK TO item")
             store.db.execute("RELEASE item")
-            del store.search_rows[queued:]
+            store.search_rows[:] = queued
             raise
         store.db.execute("RELEASE item")
 
@@ -244,7 +246,6 @@ class StorePipeline:
             logger.error("Failed %s (%s): %s", url, stage, reason)
             return
         run_id = self.site_runs.get(site, self.run_id) if site else self.run_id
-        self.store.begin()
         self.store.record_failure(url, reason, stage, run_id)
         self.store.commit_when_due()
 

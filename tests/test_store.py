@@ -128,3 +128,23 @@ def test_every_migration_is_in_the_ordered_list():
                and name[1:4].isdigit()]
     assert sorted(written) == sorted(step.__name__ for step in schema.MIGRATIONS)
     assert [m.name for m in schema.migrations._migrations] == [step.__name__ for step in schema.MIGRATIONS]
+
+
+def test_a_failing_update_keeps_the_search_rows_queued_before_it(writer, monkeypatch):
+    """An update writes the batch's queued search rows out (its old row may be among them): when the
+    update then fails, the rows of the articles before it must still reach the index."""
+    pipeline, db_path = writer
+    pipeline.store.batch_size = 100  # one batch for all
+    pipeline.process_item(record("https://a.example/1", TEXTS[0]))
+    pipeline.process_item(record("https://a.example/2", TEXTS[1]))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk trouble")
+
+    monkeypatch.setattr(pipeline.neardup, "link", broken)
+    with pytest.raises(RuntimeError):
+        pipeline.process_item(record("https://a.example/2", TEXTS[1] + "\nMột đoạn mới được thêm vào bài."))
+    monkeypatch.undo()
+    pipeline.store.commit()
+    assert committed(db_path, "SELECT count(*) FROM articles_fts") == 2
+    assert committed(db_path, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'đoạn mới'") == 0
