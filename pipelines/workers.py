@@ -123,7 +123,7 @@ class _Worker:
         ours.setblocking(False)
         self.sock, self.timeout, self.on_answer = ours, timeout, on_answer
         self.loop = asyncio.get_running_loop()
-        self.jobs: deque[tuple[Any, asyncio.Future[Any]]] = deque()  # sent, not answered, in order
+        self.jobs: deque[asyncio.Future[Any]] = deque()  # the answers awaited, in the order the jobs were sent
         self.outgoing, self.incoming = bytearray(_frame(options)), bytearray()
         self.ready = False
         self.timer = self.loop.call_later(STARTUP_SECONDS, self._failed, WorkerFailed(
@@ -142,7 +142,7 @@ class _Worker:
         if not self.outgoing:
             self.loop.add_writer(self.sock.fileno(), self._write)
         self.outgoing += _frame(job)
-        self.jobs.append((job, future))
+        self.jobs.append(future)
         if self.ready and len(self.jobs) == 1:
             self._start_clock()
         return future
@@ -188,7 +188,7 @@ class _Worker:
         if status == "ready":
             self.ready = True
         else:
-            _, future = self.jobs.popleft()
+            future = self.jobs.popleft()
             if not future.done():
                 future.set_result(value) if status == "ok" else future.set_exception(WorkerFailed(value))
         if self.jobs:
@@ -198,7 +198,7 @@ class _Worker:
     def _failed(self, error: Exception) -> None:
         """The worker timed out or died: its job fails, the ones behind it go elsewhere, it is stopped."""
         self.stop(kill=True)
-        for number, (_, future) in enumerate(self.jobs):
+        for number, future in enumerate(self.jobs):
             if not future.done():
                 future.set_exception(error if number == 0 else Requeued())
         self.jobs.clear()
@@ -232,7 +232,6 @@ class PagePool:
         self.options = options
         self.workers: list[_Worker] = []
         self.waiting: deque[asyncio.Future[None]] = deque()
-        self.replaced = 0
 
     async def process(self, job: Fetched | dict[str, Any] | list[dict[str, Any]]) -> Any:
         """One job in the least busy worker; see :func:`run_job`. A timed-out or dead worker is replaced."""
@@ -250,7 +249,6 @@ class PagePool:
                 if not worker.alive():
                     worker.stop(kill=True)
                     self.workers[number] = _Worker(self.options, self.timeout, self._answered)
-                    self.replaced += 1
             while len(self.workers) < self.size:
                 self.workers.append(_Worker(self.options, self.timeout, self._answered))
             worker = min(self.workers, key=len)

@@ -4,6 +4,7 @@ the archive, and the way failures reach the writer."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, TypeVar
@@ -17,6 +18,8 @@ from pipelines.db.store import ArchiveReader, database_path
 from pipelines.extract import Extractor
 from pipelines.page import PageResult
 
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -72,6 +75,14 @@ class ArchiveSpider(scrapy.Spider):
 
     def report_failure(self, url: str, stage: str, reason: str, site: str | None = None) -> None:
         report_failure(self.crawler, url, stage, reason, site)
+
+    def not_an_article(self, result: PageResult, name: str, site: str | None = None) -> None:
+        """A page or seed that gave no article, named ``name``: a failure recorded with its reason,
+        or, when nothing was left after cleaning, a warning."""
+        if result.kind == "failed":
+            self.report_failure(name, result.stage, result.reason or "failed", site)
+        else:
+            logger.warning("No article text left after cleaning: %s", name)
 
     @staticmethod
     def article_item(result: PageResult, **fields: Any) -> ArticleItem:

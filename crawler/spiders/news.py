@@ -94,7 +94,6 @@ class NewsSpider(ArchiveSpider):
             slots.setdefault(site.name, {"concurrency": site.concurrency, "delay": site.delay})
         crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
         spider.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
-        spider.min_article_chars = crawler.settings.getint("NEWS_MIN_ARTICLE_CHARS", 500)
         return spider
 
     def lock_sites(self, folder: Path) -> list[Site]:
@@ -322,11 +321,9 @@ class NewsSpider(ArchiveSpider):
             seen = [*meta.get("news_links", []), *meta.get("redirect_urls", []), response.url]
             aliases = [u for u in dict.fromkeys(seen) if u != result.url]
             yield self.article_item(result, site=site.name, aliases=aliases, via="crawl")
-        elif result.kind == "failed":
-            self.report_failure(result.url or response.url, "extract", result.reason or "failed", site.name)
-        elif result.kind == "empty":
-            logger.info("No article text left after cleaning: %s", result.url or response.url)
-        elif result.links is not None:
+        elif result.kind != "listing":
+            self.not_an_article(result, result.url or response.url, site.name)
+        else:
             if meta["news_kind"] == "home":
                 for url in result.links.feeds:
                     if same_site(url, site.domain) and url not in site.feeds:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from crawler.spiders.base import ArchiveSpider, in_order
 from pipelines.page import Fetched
-
-logger = logging.getLogger(__name__)
 
 
 class ReextractSpider(ArchiveSpider):
@@ -39,7 +36,5 @@ class ReextractSpider(ArchiveSpider):
         async for page, result in in_order(jobs(), self.window):
             if result.kind == "article":
                 yield self.article_item(result, via="reextract", site=page["site"])
-            elif result.kind == "failed":
-                self.report_failure(page["url"], "extract", result.reason or "failed", page["site"])
             else:
-                logger.warning("No article text left after cleaning: %s", page["url"])
+                self.not_an_article(result, page["url"], page["site"])

@@ -72,15 +72,11 @@ class ReplaySpider(ArchiveSpider):
         """The item of a seed that became an article; a failure recorded, or nothing, otherwise."""
         if result.kind == "article":
             if isinstance(seed, Fetched):
-                item = self.article_item(result, via="page", site=site_of(result.url))
-            else:
-                item = self.article_item(result, url=seed["url"], via="seed")
-            return item
+                return self.article_item(result, via="page", site=site_of(result.url))
+            return self.article_item(result, url=seed["url"], via="seed")
         if result.kind == "failed" and result.stage == "url":  # a saved page that names no URL
             logger.error("Skipped seed %s: %s", path, result.reason)
             self.report_failure(str(path), "replay", result.reason or "failed")
-        elif result.kind == "failed":  # named by its URL, or by its file when the URL was not read
-            self.report_failure(result.url or str(path), result.stage, result.reason or "failed")
-        else:
-            logger.warning("No article text left after cleaning: %s", path)
+        else:  # named by its URL, or by its file when the URL was not read
+            self.not_an_article(result, result.url or str(path))
         return None

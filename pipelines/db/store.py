@@ -129,14 +129,13 @@ class ArchiveReader:
         ).fetchall()
 
 
-
 class NewsStore(ArchiveReader, NearDupTables):
     """The news database, for writing: articles, their URLs, runs, failures and the search index."""
 
     def __init__(
         self, db: Database, batch_size: int = 100, commit_seconds: float = 2.0, keep_pages: bool = True
     ) -> None:
-        self.db = db
+        super().__init__(db)
         self.batch_size = batch_size
         self.commit_seconds = commit_seconds
         self.keep_pages = keep_pages

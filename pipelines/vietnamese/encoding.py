@@ -16,15 +16,16 @@ import codecs
 import re
 import unicodedata
 
+from pipelines.vietnamese.text import VI_LETTERS
+
 __all__ = ["decode_html", "declared_encoding", "vietnamese_score"]
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
-# Letters only Vietnamese uses among Latin-script languages: ă â đ ê ô ơ ư and the
-# precomposed tone-marked vowels of Latin Extended Additional (ạ ả ấ ... ỹ).
-_VI_LETTERS = frozenset("ăâđêôơưĂÂĐÊÔƠƯ") | frozenset(chr(c) for c in range(0x1EA0, 0x1EFA))
+# A decoding is scored by the Vietnamese letters it gives (VI_LETTERS) against what a wrong
+# single-byte guess leaves behind.
 # What a wrong single-byte guess leaves behind: UTF-8 lead bytes read as Latin-1/1252
 # (Ã, Â, Ä, Æ, á» ...) and C1 control characters.
 _MOJIBAKE = re.compile("[\u0080-\u009f]|[ÃÄÆ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|á»|áº")
@@ -59,7 +60,7 @@ def declared_encoding(body: bytes, declared: str | bytes | None = None) -> str |
 def vietnamese_score(text: str) -> int:
     """Vietnamese letters minus mojibake marks: higher means a better decoding."""
     sample = unicodedata.normalize("NFC", text[:200_000])
-    return sum(1 for ch in sample if ch in _VI_LETTERS) - 3 * len(_MOJIBAKE.findall(sample))
+    return sum(1 for ch in sample if ch in VI_LETTERS) - 3 * len(_MOJIBAKE.findall(sample))
 
 
 def decode_html(body: bytes, declared: str | bytes | None = None) -> str:

@@ -15,6 +15,7 @@ __all__ = [
     "BOILERPLATE_RULES",
     "NAME_SPLIT",
     "Rule",
+    "VI_LETTERS",
     "clean_line",
     "detect_language",
     "drop_source_lines",
@@ -274,13 +275,11 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", _DIACRITICS.sub("", decomposed)).lower()
 
 
-# Letters that occur in Vietnamese and in almost no other Latin-script language.
-_VI_LETTERS = set("ăâđêôơưĂÂĐÊÔƠƯ") | {
-    chr(c) for c in range(0x1EA0, 0x1EFA)  # Latin Extended Additional: ạ ả ấ ... ỹ
-}
-
-
-_VI_LETTER = re.compile("[" + "".join(sorted(_VI_LETTERS)) + "]")
+# Letters that occur in Vietnamese and in almost no other Latin-script language: ă â đ ê ô ơ ư and
+# the precomposed tone-marked vowels of Latin Extended Additional (ạ ả ấ ... ỹ). detect_language
+# here and encoding.vietnamese_score both count them.
+VI_LETTERS = frozenset("ăâđêôơưĂÂĐÊÔƠƯ") | {chr(c) for c in range(0x1EA0, 0x1EFA)}
+_VI_LETTER = re.compile("[" + "".join(sorted(VI_LETTERS)) + "]")
 
 
 def detect_language(text: str) -> str | None:
