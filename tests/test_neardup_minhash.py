@@ -86,3 +86,26 @@ def test_catching_up_commits_in_batches(tmp_path):
     assert Database(tmp_path / "news.db").execute("select count(*) from neardup_signatures").fetchone()[0] == 4
     store.close()
     assert Database(tmp_path / "news.db").execute("select count(*) from neardup_signatures").fetchone()[0] == 6
+
+
+@pytest.mark.parametrize("text", [*BASES.values(), "", "một"])
+def test_signatures_are_datasketchs_value_for_value(text):
+    """Signed with numpy alone (no scipy in the workers), yet the very values datasketch's MinHash gives."""
+    from datasketch import MinHash
+
+    from pipelines.neardup.minhash import SCHEME, SEED
+
+    reference = MinHash(num_perm=128, seed=SEED, scheme=SCHEME)
+    reference.update_batch([gram.encode("utf-8") for gram in shingles(text, 3)])
+    assert np.array_equal(Signer(128, 3).sign(text).values, reference.hashvalues.astype(np.uint32))
+
+
+@pytest.mark.parametrize("num_perm", [64, 128, 256])
+def test_band_parameters_are_datasketchs(num_perm):
+    from datasketch import MinHashLSH
+
+    from pipelines.neardup.minhash import optimal_bands
+
+    for threshold in (0.1, 0.2, 0.25, 0.3, 0.5, 0.7, 0.9):
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert optimal_bands(threshold, num_perm) == (lsh.b, lsh.r), threshold
