@@ -74,6 +74,9 @@ SITES_FILE = "crawler/sites.yml"
 # --- The news spider ------------------------------------------------------------------
 # Listing pages fetched per URL shape (digits blanked) and site: bounds calendar and paging traps.
 NEWS_PATTERN_LIMIT = 30
+# Requests from sitemaps and feeds held in Scrapy's scheduler at most; the rest wait in the
+# spider as URLs (crawler/frontier.py), so memory does not grow with the size of a sitemap.
+NEWS_SCHEDULER_MAX = 1000
 # Without og:type or JSON-LD saying so, a page needs this much paragraph text to count as an article.
 NEWS_MIN_ARTICLE_CHARS = 500
 # Feeds and sitemaps are re-polled with If-None-Match / If-Modified-Since (state in fetch_state).

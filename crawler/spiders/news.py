@@ -32,6 +32,7 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
+from crawler.frontier import Frontier
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
 from crawler.middlewares import validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
@@ -93,7 +94,13 @@ class NewsSpider(ArchiveSpider):
         for site in spider.sites:
             slots.setdefault(site.name, {"concurrency": site.concurrency, "delay": site.delay})
         crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        # Scrapy's HTTP/1.1 pool keeps CONCURRENT_REQUESTS_PER_DOMAIN connections to a host alive:
+        # fewer than a site's concurrency, and every request beyond them opens and closes a connection.
+        widest = max((slot.get("concurrency", 0) for slot in slots.values()), default=0)
+        if widest > crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"):
+            crawler.settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", widest, priority="spider")
         spider.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
+        spider.frontier = Frontier(crawler, spider.article_request, crawler.settings.getint("NEWS_SCHEDULER_MAX"))
         return spider
 
     def lock_sites(self, folder: Path) -> list[Site]:
@@ -292,8 +299,8 @@ class NewsSpider(ArchiveSpider):
                 elif same_site(entry.url, site.domain):
                     if request := self._request(site, entry.url, "sitemap", self.parse_sitemap):
                         yield request
-            elif request := self.article_request(site, entry.url, entry.published):
-                yield request
+            else:
+                self.frontier.add(site.name, site, entry.url, entry.published)
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """A home, listing or article page: the workers say which; an item for an article, links for a listing."""

@@ -1,0 +1,70 @@
+"""Discovered URLs wait here, not in Scrapy's scheduler: a crawl's memory does not grow with a sitemap.
+
+A sitemap names up to 50,000 URLs and a site may have dozens. As requests in
+Scrapy's scheduler they cost about 3.5 KB each (the request, its headers and meta,
+the queue), so a 20,000-page crawl held some 70 MB of requests before fetching
+most of them. Here an entry is a small tuple until the scheduler has room: the
+frontier tops the scheduler up to ``NEWS_SCHEDULER_MAX`` requests each time a
+request leaves for the downloader, and when the spider would otherwise go idle.
+Each site has its own line of entries and the sites take turns, so one site's
+big sitemap does not hold back the others.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider
+
+__all__ = ["Frontier"]
+
+
+class Frontier:
+    """Entries (``make``'s arguments) turned into requests by ``make`` (None: nothing to fetch) as the
+    scheduler drains, taken from each line (a site's name) in turn."""
+
+    def __init__(self, crawler: Any, make: Callable[..., Request | None], limit: int) -> None:
+        self.crawler, self.make, self.limit = crawler, make, max(limit, 1)
+        self.lines: dict[Any, deque[tuple[Any, ...]]] = {}
+        crawler.signals.connect(self.top_up, signal=signals.request_reached_downloader)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.lines.values()))
+
+    def add(self, line: Any, *entry: Any) -> None:
+        self.lines.setdefault(line, deque()).append(entry)
+        if not self.top_up():
+            self.crawler.stats.max_value("frontier/waiting_max", len(self))
+
+    def _next(self) -> tuple[Any, ...]:
+        """The first entry of the first line, whose turn then goes to the back."""
+        line, entries = next(iter(self.lines.items()))
+        entry = entries.popleft()
+        del self.lines[line]
+        if entries:
+            self.lines[line] = entries
+        return entry
+
+    def top_up(self) -> int:
+        """Schedule entries while the scheduler holds fewer than ``limit`` requests; return how many."""
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # the crawl has not started
+            return 0
+        scheduler = engine.scheduler if engine is not None else None
+        if scheduler is None:  # the engine is closing
+            return 0
+        scheduled = 0
+        while self.lines and len(scheduler) < self.limit:
+            if (request := self.make(*self._next())) is not None:
+                engine.crawl(request)
+                scheduled += 1
+        return scheduled
+
+    def spider_idle(self) -> None:
+        if self.top_up():
+            raise DontCloseSpider
