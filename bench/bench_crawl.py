@@ -183,19 +183,21 @@ def replay(seeds: Path, db: Path, log: Path) -> Step:
 
 
 def print_steps(steps: list[Step]) -> None:
-    print(f"\n{'step':46}{'wall s':>8}{'rate':>10} {'unit':11}{'CPU s':>7}{'cores':>7}{'others':>8}"
+    print(f"\n{'step':46}{'wall s':>8}{'rate':>10} {'unit':11}{'CPU s':>7}{'main':>6}{'cores':>7}{'others':>8}"
           f"{'peak RSS MB':>13}")
     for step in steps:
         cost = step.cost
         rate = f"{step.rate:10.1f}" if step.rate is not None else f"{'-':>10}"
         unit = step.unit if step.rate is not None else ""
         peak = f"+{cost.peak_mb:.0f} (own)" if step.key == "A" else f"{cost.peak_mb:.0f}"
-        print(f"{step.key}  {step.label:43}{cost.seconds:8.1f}{rate} {unit:11}{cost.cpu:7.1f}"
+        main = f"{cost.main_cpu:6.1f}" if step.key != "A" else f"{'-':>6}"
+        print(f"{step.key}  {step.label:43}{cost.seconds:8.1f}{rate} {unit:11}{cost.cpu:7.1f}{main}"
               f"{cost.cpu / cost.seconds:7.2f}{cost.others:8.1f}{peak:>13}")
     for step in steps:
         if step.note:
             print(f"   {step.key}: {step.note}")
-    print("   CPU s: user + system time of the command's process tree (A: this process); cores = CPU s / wall s;\n"
+    print("   CPU s: user + system time of the command's process tree (A: this process); main: of that, the\n"
+          "   command's own process (engine and writer; the rest is its workers); cores = CPU s / wall s;\n"
           "   others: CPU s the rest of the machine used meanwhile (the site, anything else running: where it is\n"
           "   high, the figures are noisy); peak RSS: the sum over the tree, sampled every 0.1 s (A: what this\n"
           "   process grew by).")

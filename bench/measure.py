@@ -32,6 +32,7 @@ class Cost:
     # runs on the machine (another user's tests): where it is high, the step's figures are noisy.
     others: float = 0.0
     peak_mb: float = 0.0  # of the process tree; for a step run in this process, what it grew by
+    main_cpu: float = 0.0  # of the command's own process (the engine), without its workers
 
 
 def process_tree(root: int) -> list[int]:
@@ -66,18 +67,29 @@ def rss_mb(pids: list[int]) -> float:
     return total_kb / 1024
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of one process so far, or None when it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class PeakRss:
-    """The highest RSS of a process (with its descendants when ``tree``), sampled every 0.1 s in a thread."""
+    """The highest RSS of a process (with its descendants when ``tree``), sampled every 0.1 s in a thread;
+    also the last CPU time seen of the process itself (``own_cpu``: the engine, without its workers)."""
 
     def __init__(self, pid: int, tree: bool = True) -> None:
         self.pid, self.tree = pid, tree
-        self.peak = 0.0
+        self.peak = self.own_cpu = 0.0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while True:
             self.peak = max(self.peak, rss_mb(process_tree(self.pid) if self.tree else [self.pid]))
+            self.own_cpu = process_cpu(self.pid) or self.own_cpu
             if self.done.wait(0.1):
                 return
 
@@ -123,7 +135,7 @@ def run_command(args: list[str], log: Path, cwd: Path, **env: str) -> tuple[Cost
                                    stderr=stderr, text=True)
         with PeakRss(process.pid) as peak:
             out, _ = process.communicate()
-    cost.peak_mb = peak.peak
+    cost.peak_mb, cost.main_cpu = peak.peak, peak.own_cpu
     if process.returncode:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
         raise BenchFailure(f"{' '.join(args[:4])}... exited with status {process.returncode}; "
