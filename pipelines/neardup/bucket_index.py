@@ -51,6 +51,11 @@ def _as_keys(keys: Iterable[int]) -> np.ndarray:
     return keys if isinstance(keys, np.ndarray) else np.fromiter((int(key) for key in keys), np.uint64)
 
 
+def _as_list(members: int | list[int]) -> list[int]:
+    """A bucket's recent members (see ``BucketIndex.recent``) as a list."""
+    return [members] if isinstance(members, int) else members
+
+
 class BucketIndex:
     """Band keys (uint64, kept by their top 32 bits) of articles (uint32 ids).
 
@@ -61,7 +66,9 @@ class BucketIndex:
         # Sorted by key, then by article id (so a bucket's most recent articles come last).
         self.keys = np.empty(0, KEY) if keys is None else keys
         self.ids = np.empty(0, ID) if ids is None else ids
-        self.recent: dict[int, list[int]] = {}
+        # Key -> its one article id, or a list of them when the key is shared: most keys are
+        # an article's own, and a list for each would double the memory of the dict.
+        self.recent: dict[int, int | list[int]] = {}
         self.recent_entries = 0
         self._directory: np.ndarray | None = None  # made at the first lookup (see _find)
         self._bits = 0
@@ -71,8 +78,15 @@ class BucketIndex:
 
     def add(self, article_id: int, keys: Iterable[int]) -> None:
         """Put ``article_id`` in the bucket of each band key."""
+        recent = self.recent
         for key in _narrow(_as_keys(keys)).tolist():
-            self.recent.setdefault(key, []).append(article_id)
+            members = recent.get(key)
+            if members is None:
+                recent[key] = article_id
+            elif isinstance(members, int):
+                recent[key] = [members, article_id]
+            else:
+                members.append(article_id)
             self.recent_entries += 1
         if self.recent_entries >= max(MERGE_AT_LEAST, len(self.keys) // 8):
             self.merge()
@@ -89,9 +103,10 @@ class BucketIndex:
         """Fold the recent dict (and ``ids``/``keys``, if given) into the sorted arrays."""
         parts_keys, parts_ids = [self.keys], [self.ids]
         if self.recent:
-            counts = [len(members) for members in self.recent.values()]
+            lists = [_as_list(members) for members in self.recent.values()]
+            counts = [len(members) for members in lists]
             parts_keys.append(np.repeat(np.fromiter(self.recent, KEY, len(self.recent)), counts))
-            parts_ids.append(np.fromiter((i for members in self.recent.values() for i in members), ID, sum(counts)))
+            parts_ids.append(np.fromiter((i for members in lists for i in members), ID, sum(counts)))
         if ids is not None and keys is not None:
             parts_keys.append(keys)
             parts_ids.append(ids)
@@ -112,9 +127,9 @@ class BucketIndex:
         found: set[int] = set()
         in_arrays = self._sorted_members(keys)
         for key in keys.tolist():
-            members, recent = in_arrays.get(key, ()), self.recent.get(key, ())
-            if recent:
-                members = [*members, *recent]
+            members, recent = in_arrays.get(key, ()), self.recent.get(key)
+            if recent is not None:
+                members = [*members, *_as_list(recent)]
             if limit and len(members) > limit:
                 members = sorted(members)[-limit:]
             found.update(members)
