@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+# Two commands on a fresh machine: `make run` and `make test`. See README.md and docs/.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin

@@ -30,7 +30,7 @@ EXTRACT_TIMEOUT = 60.0
 # Items with fewer words than this after cleaning are dropped as empty.
 NORMALIZE_MIN_WORDS = 1
 DEDUPE_ENABLED = True
-# Near-duplicates (pipelines/neardup/): MinHash LSH over syllable shingles; figures in README.
+# Near-duplicates (pipelines/neardup/): MinHash LSH over syllable shingles; figures in docs/benchmarks.md.
 NEARDUP_ENABLED = True
 # Syllables per shingle (3 measured best; changing it needs `scrapy neardup --rebuild`).
 NEARDUP_SHINGLE_SIZE = 3
