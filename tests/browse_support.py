@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -52,7 +53,10 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
+            output = ""
+            if process.stdout:
+                process.stdout.seek(0)
+                output = process.stdout.read()
             raise AssertionError(f"the server exited with {process.returncode}: {output[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
@@ -64,10 +68,14 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
 
 @contextmanager
 def serve(command: list[str], url: str, **popen_options) -> Iterator[subprocess.Popen]:
-    """Run a server command until the block ends; it must answer at ``url`` first."""
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen_options
-    )
+    """Run a server command until the block ends; it must answer at ``url`` first.
+
+    Its output goes to a temporary file, never a pipe: nobody reads a pipe while the server runs,
+    and a full one (a few tracebacks of error pages) would block the server.
+    """
+    output = tempfile.TemporaryFile("w+", encoding="utf-8")
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True, **popen_options)
+    process.stdout = output
     try:
         wait_for(url, process)
         yield process
@@ -78,6 +86,7 @@ def serve(command: list[str], url: str, **popen_options) -> Iterator[subprocess.
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        output.close()
 
 
 @contextmanager
