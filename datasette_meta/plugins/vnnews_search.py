@@ -1,7 +1,8 @@
 """Vietnamese search for Datasette: SQL functions for ranking and highlighted snippets.
 
-The index (``articles_fts``) matches with or without diacritics, ``d`` for ``đ``
-included (see ``pipelines.db.schema``). What FTS5 cannot tell is which matches have
+The index (``articles_fts``) holds folded text (no tone marks, ``d`` for ``đ``) and every
+query is folded the same way (``vn_match``, ``escape_fts``), so it matches with or without
+diacritics (see ``pipelines.db.schema``). What FTS5 cannot tell is which matches have
 the very accents typed, so two SQL functions fill the gap:
 
 - ``vn_exact_score(document, query)``: how well the document matches the query
@@ -92,12 +93,14 @@ def snippet(text: str | None, query: str | None, size: int = SNIPPET_WORDS) -> s
 
 
 def match_expression(query: str | None) -> str:
-    """The FTS5 query for what the user typed: every word as a quoted term (Datasette's escaped mode).
+    """The FTS5 query for what the user typed: every word folded (the index holds folded text) and
+    quoted as a term (Datasette's escaped mode). SQL ``vn_match``, and ``escape_fts`` for Datasette's
+    own table search.
 
     An empty query becomes ``""``, which matches nothing instead of raising a syntax error.
     """
     words = _WORD.findall(unicodedata.normalize("NFC", query or ""))
-    return " ".join(f'"{word}"' for word in words) or '""'
+    return " ".join(f'"{_folded(word)}"' for word in words) or '""'
 
 
 def highlight(value: str) -> Markup:
@@ -114,6 +117,14 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.create_function("vn_exact_score", 2, exact_score, deterministic=True)
     conn.create_function("vn_snippet", 2, snippet, deterministic=True)
     conn.create_function("vn_match", 1, match_expression, deterministic=True)
+
+
+@hookimpl(specname="prepare_connection", trylast=True)
+def fold_table_search(conn: sqlite3.Connection) -> None:
+    # Datasette's table search (?_search=, searchmode escaped) quotes the words with its own
+    # escape_fts; this one folds them too, so that the table search matches the folded index.
+    # trylast: it replaces the function after Datasette has registered its own.
+    conn.create_function("escape_fts", 1, match_expression, deterministic=True)
 
 
 @hookimpl
