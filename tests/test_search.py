@@ -7,7 +7,6 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from pipelines.db import schema
-
 from pipelines.vietnamese.text import fold
 
 
