@@ -45,19 +45,22 @@ def _query_words(query: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(_nfc_lower(query)))
 
 
+@lru_cache(maxsize=256)
+def _whole(words: tuple[str, ...]) -> re.Pattern[str]:
+    """The words in a row as whole words (separated by anything that is not a letter or digit)."""
+    return re.compile(r"(?<!\w)" + r"\W+".join(re.escape(word) for word in words) + r"(?!\w)")
+
+
 def exact_score(document: str | None, query: str | None) -> int:
     """Query words found with exactly the typed accents; the whole phrase in a row counts once more."""
     if not document or not query:
         return 0
     wanted = _query_words(query)
-    text = _nfc_lower(document)
-    if not any(word in text for word in wanted):  # the common case, decided by a substring search
-        return 0
-    words = _WORD.findall(text)
-    present = set(words)
-    distinct = set(wanted)
-    score = sum(1 for word in distinct if word in present)
-    if len(wanted) > 1 and score == len(distinct) and f" {' '.join(wanted)} " in f" {' '.join(words)} ":
+    text = document.lower() if unicodedata.is_normalized("NFC", document) else _nfc_lower(document)
+    # A substring search first (the common miss), a whole-word search only for words it finds.
+    distinct = {word for word in wanted if word in text and _whole((word,)).search(text)}
+    score = len(distinct)
+    if len(wanted) > 1 and score == len(set(wanted)) and _whole(wanted).search(text):
         score += 1
     return score
 
