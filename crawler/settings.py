@@ -65,7 +65,11 @@ EXTENSIONS = {
     # AutoThrottle that never goes below a site's own delay (crawler/middlewares.py).
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.middlewares.SiteAutoThrottle": 0,
+    # Live progress on a terminal (crawler/progress.py); nothing without one.
+    "crawler.progress.ProgressExtension": 500,
 }
+# Show live progress when standard error is a terminal (cron, systemd and CI get the summary lines only).
+PROGRESS_ENABLED = True
 
 # --- Sites ---------------------------------------------------------------------------
 # The human-edited list of sites to crawl (YAML; see the comments in the file).

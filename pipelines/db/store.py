@@ -117,6 +117,14 @@ class ArchiveReader:
                 yield {"article_id": article_id, "url": url, "site": page_site, "html_gz": html_gz}
             last = rows[-1][0]
 
+    def page_count(self, site: str | None = None) -> int:
+        """How many stored pages :meth:`iter_pages` gives (of one site when ``site`` is given)."""
+        if not site:
+            return int(self.db.execute("SELECT count(*) FROM pages").fetchone()[0])
+        return int(self.db.execute(
+            "SELECT count(*) FROM pages p JOIN articles a ON a.id = p.article_id WHERE a.site = ?", [site]
+        ).fetchone()[0])
+
     def fetch_state(self, url: str) -> dict[str, Any] | None:
         """The ``ETag`` and ``Last-Modified`` of ``url`` when last fetched, if any."""
         row = self.db.execute("SELECT etag, last_modified FROM fetch_state WHERE url = ?", [url]).fetchone()
