@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+# Two commands on a fresh machine: `make run` and `make test`. See README.md and docs/.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,8 +18,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# One summary line on the terminal (a progress bar while it runs); the whole log goes to $(REPLAY_LOG).
+REPLAY_LOG ?= data/replay.log
 replay: install
-	$(BIN)/scrapy replay
+	@mkdir -p $(dir $(REPLAY_LOG))
+	@$(BIN)/scrapy replay -s LOG_FILE=$(REPLAY_LOG) -s LOG_FILE_APPEND=False || \
+		{ status=$$?; echo "The replay reported failures: see $(REPLAY_LOG)."; exit $$status; }
 
 # One line per site on the terminal; the whole log goes to $(CRAWL_LOG). A failed crawl
 # (no network) does not stop `make run`: the failures are in the database.

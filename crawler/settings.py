@@ -32,7 +32,7 @@ EXTRACT_TIMEOUT = 60.0
 # Items with fewer words than this after cleaning are dropped as empty.
 NORMALIZE_MIN_WORDS = 1
 DEDUPE_ENABLED = True
-# Near-duplicates (pipelines/neardup/): MinHash LSH over syllable shingles; figures in README.
+# Near-duplicates (pipelines/neardup/): MinHash LSH over syllable shingles; figures in docs/benchmarks.md.
 NEARDUP_ENABLED = True
 # Syllables per shingle (3 measured best; changing it needs `scrapy neardup --rebuild`).
 NEARDUP_SHINGLE_SIZE = 3
@@ -69,7 +69,11 @@ EXTENSIONS = {
     # AutoThrottle that never goes below a site's own delay (crawler/middlewares.py).
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.middlewares.SiteAutoThrottle": 0,
+    # Live progress on a terminal (crawler/progress.py); nothing without one.
+    "crawler.progress.ProgressExtension": 500,
 }
+# Show live progress when standard error is a terminal (cron, systemd and CI get the summary lines only).
+PROGRESS_ENABLED = True
 
 # --- Sites ---------------------------------------------------------------------------
 # The human-edited list of sites to crawl (YAML; see the comments in the file).

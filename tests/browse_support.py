@@ -5,15 +5,19 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from bench.vn_corpus import Corpus, vietnamese_texts
 from crawler.spiders.replay import ReplaySpider
 from pipelines.db.store import NewsStore
+from pipelines.vietnamese.dates import VIETNAM
 from tests.conftest import ROOT, SEEDS
 from tests.inprocess import exit_status, run_spider_blocking
 
@@ -52,7 +56,10 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
+            output = ""
+            if process.stdout:
+                process.stdout.seek(0)
+                output = process.stdout.read()
             raise AssertionError(f"the server exited with {process.returncode}: {output[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
@@ -64,10 +71,14 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
 
 @contextmanager
 def serve(command: list[str], url: str, **popen_options) -> Iterator[subprocess.Popen]:
-    """Run a server command until the block ends; it must answer at ``url`` first."""
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen_options
-    )
+    """Run a server command until the block ends; it must answer at ``url`` first.
+
+    Its output goes to a temporary file, never a pipe: nobody reads a pipe while the server runs,
+    and a full one (a few tracebacks of error pages) would block the server.
+    """
+    output = tempfile.TemporaryFile("w+", encoding="utf-8")
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True, **popen_options)
+    process.stdout = output
     try:
         wait_for(url, process)
         yield process
@@ -78,6 +89,7 @@ def serve(command: list[str], url: str, **popen_options) -> Iterator[subprocess.
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        output.close()
 
 
 @contextmanager
@@ -134,6 +146,55 @@ def build_browse_db(db: Path) -> Path:
         run = store.start_run("crawl news", site="baomau.example.vn")
         store.record_failure("https://baomau.example.vn/loi.html", "HTTP 503", "fetch", run)
         store.finish_run(run, "finished", {"new": 3, "duplicate": 1, "unchanged": 0, "updated": 0, "failed": 1})
+    finally:
+        store.close()
+    return db
+
+
+# The front page's archive: three sites publishing over the last weeks, one story copied on two of
+# them yesterday and today, and crawl runs over the last days, one site failing.
+FRONT_SITES = ("baomau.example.vn", "tinmau.example.vn", "hongmau.example.vn")
+HEALTHY_SITE, FAILING_SITE = "baomau.example.vn", "hongmau.example.vn"
+STORY_FIRST = "https://tinmau.example.vn/thoi-su/lu-lon-mien-trung.html"
+STORY_COPY = "https://baomau.example.vn/xa-hoi/lu-lon-mien-trung-ban-dang-lai.html"
+
+
+def seed_file(folder: Path, name: str, url: str, site: str, published: datetime, title: str, text: str) -> None:
+    headers = f"URL: {url}\nSite: {site}\nPublished: {published.isoformat(timespec='seconds')}\nTitle: {title}\n"
+    (folder / name).write_text(f"{headers}Author: Phóng viên Mẫu\n\n{text}\n", encoding="utf-8")
+
+
+def build_front_db(db: Path, articles: int = 36) -> Path:
+    """``articles`` synthetic articles of three sites, two a day back from today (Vietnam time), a
+    story copied on two sites, and crawl runs on four days: what the front page and charts show."""
+    folder = db.parent / "front_seeds"
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = Corpus(vietnamese_texts(shared=False), seed=3)
+    now = datetime.now(VIETNAM).replace(microsecond=0)
+    for number in range(articles):
+        site = FRONT_SITES[number % 3]
+        title, _, text, _, _ = corpus.article()
+        published = now - timedelta(days=number // 2, minutes=10 + number)
+        seed_file(folder, f"{number:03d}.txt", f"https://{site}/tin/bai-{number}.html", site, published, title, text)
+    title, _, text, _, _ = corpus.article()
+    seed_file(folder, "story_first.txt", STORY_FIRST, "tinmau.example.vn", now - timedelta(hours=20), title, text)
+    seed_file(folder, "story_copy.txt", STORY_COPY, "baomau.example.vn", now - timedelta(minutes=5),
+              title + " (đăng lại)", "Bài đăng lại từ một báo khác.\n" + text)
+    assert exit_status(run_spider_blocking(ReplaySpider, db, paths=[str(folder)])) == 0
+    store = NewsStore.open(db)
+    try:
+        for days_ago in (3, 2, 1, 0):
+            for site in (HEALTHY_SITE, FAILING_SITE):
+                run = store.start_run("crawl news", site=site)
+                failing = site == FAILING_SITE and days_ago < 2
+                if failing:
+                    store.record_failure(f"https://{site}/", "CannotResolveHostError: DNS lookup failed", "fetch", run)
+                counts = {"new": 0 if failing else 4 - days_ago, "duplicate": 0, "unchanged": 0, "updated": 0,
+                          "failed": 1 if failing else 0}
+                store.finish_run(run, "failed" if failing else "finished", counts)
+                started = (datetime.now(timezone.utc) - timedelta(days=days_ago, hours=1)).replace(microsecond=0).isoformat()
+                store.db.execute("UPDATE crawl_runs SET started = ?, finished = ? WHERE id = ?", [started, started, run])
+        store.db.conn.commit()
     finally:
         store.close()
     return db

@@ -67,3 +67,20 @@ def browse_url(browse_db: Path):
 
     with serve_datasette(browse_db) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def front_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three sites publishing over the last weeks, a copied story, crawl runs with a failing site."""
+    from tests.browse_support import build_front_db
+
+    return build_front_db(tmp_path_factory.mktemp("front") / "front.db")
+
+
+@pytest.fixture(scope="session")
+def front_url(front_db: Path):
+    """Datasette serving ``front_db`` on 127.0.0.1 and a free port."""
+    from tests.browse_support import serve_datasette
+
+    with serve_datasette(front_db) as url:
+        yield url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from bench import bench_neardup
 
@@ -32,3 +33,21 @@ def test_the_crawl_benchmark_runs_and_stores_every_page(shared_data, capsys):
     assert re.search(r"^   F: Replayed 50 files .*: 50 new", out, re.MULTILINE), out
     assert re.search(r"^C / A \(pages per second\)\s+\d+\.\d\dx", out, re.MULTILINE), out
     assert "WARNING" not in out and "FAILED" not in out
+
+
+def test_the_search_benchmark_fills_serves_and_times_every_kind_of_query(tmp_path, capsys):
+    """bench/bench_search.py at a small scale: 600 articles, each query timed once."""
+    from bench import bench_search
+
+    assert bench_search.main(["--sizes", "600", "--rounds", "1", "--folder", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^(JSON API, ranked search|JSON, articles table searched|HTML, search page)\s+"
+                      r"(.+?)\s+([\d.]+)\s+([\d.]+)", out, re.MULTILINE)
+    kinds = {kind for _, kind, _, _ in rows}
+    assert len(rows) == 3 * 7 and "all queries" in kinds and {"rare, no accents", "two common words"} <= kinds
+    assert all(0 < float(p50) <= float(p95) for _, _, p50, p95 in rows)
+    with sqlite3.connect(tmp_path / "search-600.db") as db:
+        assert db.execute("select count(*) from articles").fetchone()[0] == 600
+        assert db.execute("select count(*) from articles_fts").fetchone()[0] == 600
+        words = db.execute("select avg(word_count) from articles").fetchone()[0]
+    assert 400 < words < 750  # news lengths

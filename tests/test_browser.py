@@ -8,6 +8,8 @@ tries to download one.
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browse_support import SCRIPT_ARTICLE, SEED_000, article_ids
+from tests.browse_support import FAILING_SITE, FRONT_SITES, HEALTHY_SITE, SCRIPT_ARTICLE, SEED_000, article_ids
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -99,3 +101,53 @@ def test_script_in_an_article_is_shown_and_not_run(browser, browse_url, browse_d
     browser.get(f"{browse_url}/news/articles?_allcols=1")
     assert browser.execute_script("return typeof window.vnPwned") == "undefined"
     assert "PWNED" not in browser.title
+
+
+def test_front_page_marks_the_failing_site_in_red(browser, front_url, tmp_path):
+    browser.get(front_url + "/")
+    screenshot(browser, tmp_path, "front")
+    inputs = browser.find_elements(By.TAG_NAME, "input")
+    assert inputs[0].get_attribute("id") == "vn-search-input"  # the search box first
+    rows = {row.find_element(By.CSS_SELECTOR, ".col-site a").text: row
+            for row in browser.find_elements(By.CSS_SELECTOR, "table.crawl-health tbody tr")}
+    failing, healthy = rows[FAILING_SITE], rows[HEALTHY_SITE]
+    alarm = failing.find_element(By.CSS_SELECTOR, ".alarm")
+    assert alarm.is_displayed() and alarm.value_of_css_property("color") == "rgba(221, 0, 0, 1)"
+    assert failing.find_element(By.CSS_SELECTOR, "td").value_of_css_property("background-color") == "rgba(253, 232, 232, 1)"
+    assert not healthy.find_elements(By.CSS_SELECTOR, ".alarm")
+    assert healthy.find_element(By.CSS_SELECTOR, "td").value_of_css_property("background-color") == "rgba(0, 0, 0, 0)"
+
+
+def chart_marks(driver, chart: str) -> list[str]:
+    """The aria-labels of a rendered vega-lite chart's marks (its SVG paths), once they are drawn.
+    ``chart`` is the chart's name on a dashboard, the dashboard's on a chart's own page."""
+    selector = f"#chart-{chart} svg g.role-mark path[aria-label]"
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, selector))
+    return [mark.get_attribute("aria-label") for mark in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def sites_in(labels: list[str]) -> set[str]:
+    return {match.group(1) for label in labels if (match := re.search(r"site: ([^;]+)", label))}
+
+
+def test_charts_draw_marks_for_each_site(browser, front_url, front_db, tmp_path):
+    browser.get(front_url + "/-/dashboards/archive")
+    articles = chart_marks(browser, "articles-per-day")
+    runs = chart_marks(browser, "crawl-runs")
+    screenshot(browser, tmp_path, "charts")
+    with sqlite3.connect(front_db) as db:
+        recent = db.execute("select count(distinct site), count(distinct day || site) from articles "
+                            "where day >= date('now', '+7 hours', '-29 days')").fetchone()
+        crawled = {row[0] for row in db.execute("select distinct coalesce(site, command) from crawl_runs")}
+    assert sites_in(articles) == set(FRONT_SITES) and len(sites_in(articles)) == recent[0]
+    assert len(articles) == recent[1]  # a bar for each day and site
+    assert sites_in(runs) == crawled and {HEALTHY_SITE, FAILING_SITE} <= crawled
+    # The front page shows the same charts.
+    browser.get(front_url + "/")
+    frames = browser.find_elements(By.CSS_SELECTOR, "#charts iframe")
+    assert len(frames) == 2
+    browser.switch_to.frame(frames[0])
+    try:
+        assert sites_in(chart_marks(browser, "archive")) == set(FRONT_SITES)
+    finally:
+        browser.switch_to.default_content()

@@ -2,7 +2,7 @@
 
 The set (bench/neardup_eval.py) is generated from our own writing, the seeds
 and, when ../shared/data is present, real article bodies. The floors sit a
-little under the figures measured with the default settings (README), so a
+little under the figures measured with the default settings (docs/benchmarks.md), so a
 change that loses recall or adds a false link fails here.
 """
 

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from crawler.spiders.reextract import ReextractSpider
 from crawler.spiders.replay import ReplaySpider
 from pipelines.runs import run_counts
+from pipelines.vietnamese.text import fold
 from tests.conftest import SEEDS, run_scrapy
 from tests.inprocess import exit_status, run_spider
 
@@ -74,7 +75,7 @@ async def test_reextract_restores_what_a_worse_extraction_stored(tmp_path: Path,
         for column in ("author", "published", "text", "content_hash", "title"):
             assert now[article_id][column] == good[article_id][column]
     hits = db.execute(
-        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", ['"chợ đầu mối Bình Điền"']
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [f'"{fold("chợ đầu mối Bình Điền")}"']
     ).fetchall()
     assert [row[0] for row in hits] == [tuoitre_id]  # re-indexed once, not twice
     runs = list(db["crawl_runs"].rows_where("command = 'reextract'", order_by="id"))

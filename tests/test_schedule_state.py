@@ -188,10 +188,10 @@ def test_site_lock_is_shared_with_the_crawl_process(tmp_path):
         child.kill()
 
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = (ROOT / "docs" / "scheduling.md").read_text(encoding="utf-8")  # the deployment page
 
 
-def test_readme_crontab_line_is_valid_cron_running_schedule_once():
+def test_docs_crontab_line_is_valid_cron_running_schedule_once():
     (line,) = re.findall(r"```cron\n(.*?)\n```", README, re.S)
     minute, hour, day, month, weekday, command = line.split(maxsplit=5)
     assert croniter.is_valid(" ".join((minute, hour, day, month, weekday)))
@@ -200,7 +200,7 @@ def test_readme_crontab_line_is_valid_cron_running_schedule_once():
     assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0
 
 
-def test_readme_systemd_units_pass_systemd_analyze(tmp_path):
+def test_docs_systemd_units_pass_systemd_analyze(tmp_path):
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze is not installed")
     units = []

@@ -9,6 +9,7 @@ import time
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.progress import progress_callback
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.db.store import NewsStore, StoreError, database_path
 
@@ -55,11 +56,20 @@ class Command(ScrapyCommand):
             total = store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
             if opts.rebuild:
                 logger.info("Rebuilding near-duplicates of %d articles", total)
-                done = index.rebuild(progress_logger(total))
+                progress, close = progress_callback(total, "Rebuilding", progress_logger(total))
+                try:
+                    done = index.rebuild(progress)
+                finally:
+                    close()
             else:
                 index.check_config()
                 index.load()
-                done = index.sign_unsigned(progress_logger(total - store.signed_count()), commit_every=CATCH_UP_BATCH)
+                unsigned = total - store.signed_count()
+                progress, close = progress_callback(unsigned, "Signing", progress_logger(unsigned))
+                try:
+                    done = index.sign_unsigned(progress, commit_every=CATCH_UP_BATCH)
+                finally:
+                    close()
                 index.save_snapshot_if_stale()
             store.commit()
             links, stories = store.db.execute(

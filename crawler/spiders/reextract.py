@@ -24,6 +24,10 @@ class ReextractSpider(ArchiveSpider):
         super().__init__(**kwargs)
         self.site_name = site
 
+    def progress_total(self) -> int:
+        """The pages to re-extract, for the progress bar (crawler/progress.py)."""
+        return self.archive.page_count(self.site_name)
+
     async def start(self) -> AsyncIterator[Any]:
         stats = self.crawler.stats
 

@@ -34,6 +34,10 @@ class ReplaySpider(ArchiveSpider):
         self.paths = [paths] if isinstance(paths, str) else list(paths)
         self.url = url
 
+    def progress_total(self) -> int:
+        """The files to replay, for the progress bar (crawler/progress.py)."""
+        return sum(1 for _ in iter_seed_paths(self.paths))
+
     def seeds(self) -> Iterator[tuple[Path, Seed | None]]:
         """Each seed file read (None: unusable, recorded as a failure)."""
         max_bytes = self.settings.getint("SEEDS_MAX_BYTES")

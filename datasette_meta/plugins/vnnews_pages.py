@@ -1,4 +1,5 @@
-"""Datasette pages for the news archive: the database name, the articles list, the article page.
+"""Datasette pages for the news archive: the front page, the database name, the articles list, the
+article page, and the Atom feeds.
 
 - The one database file served is always called ``news`` (whatever the file's name), so that
   ``metadata.yml`` (``databases: news:``) applies to ``make browse NEWS_DB=/tmp/other.db`` too.
@@ -6,17 +7,24 @@
   or asks for all of them (``_allcols=1``).
 - The article page (``row-news-articles.html``) gets the article, its URLs and its other copies.
 - The table page, when searching, gets the best matches (canned query ``search``) and snippets.
+- The front page (``index.html``) shows the first rows of the canned queries ``latest_articles``,
+  ``site_counts``, ``recent_stories`` and ``crawl_health``: the same SQL as their own pages.
+- Feeds follow datasette-atom's conventions: a canned query whose rows have ``atom_*`` columns
+  has a ``.atom`` form. ``:_url_articles`` (a magic parameter) is the absolute URL of the articles
+  table, for the entries' links; ``/news/articles.atom`` redirects to the feed of the same search.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import sqlite3
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils import tilde_decode
+from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from pipelines.vietnamese.dates import VIETNAM
@@ -25,6 +33,10 @@ DATABASE = "news"
 ARTICLE_LIST_COLUMNS = ("title", "site", "author", "published", "word_count")
 COLUMN_CHOICE_ARGS = {"_col", "_nocol", "_allcols"}
 BEST_MATCHES = 5
+# The front page's panels: canned query -> rows shown (each panel links to its query's page).
+FRONT_PAGE = {"latest_articles": 12, "site_counts": 30, "recent_stories": 8, "crawl_health": 30}
+# A feed entry's summary: the lead, at most this many characters.
+LEAD_CHARS = 600
 
 
 @hookimpl
@@ -55,6 +67,9 @@ def asgi_wrapper(datasette):
             # Only the HTML page: /news/articles.json and .csv keep every column.
             if scope.get("type") == "http" and scope.get("path") == f"/{DATABASE}/articles":
                 scope = with_short_columns(scope)
+            if scope.get("type") == "http" and scope.get("path") == f"/{DATABASE}/articles.atom":
+                await send_redirect(send, feed_for_table(scope))
+                return
             await app(scope, receive, send)
 
         return short_article_columns
@@ -62,19 +77,109 @@ def asgi_wrapper(datasette):
     return wrap
 
 
-def vietnam_time(value: str | None) -> str | None:
-    """An ISO 8601 time as Vietnam time (UTC+7), e.g. ``10/01/2023 08:30``; a time without zone is local."""
+def feed_for_table(scope: dict[str, Any]) -> str:
+    """The feed of the articles table's search (``_search``), else the latest articles' feed."""
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    search = query.get("_search", "").strip()
+    if search:
+        return f"/{DATABASE}/search_feed.atom?{urlencode({'q': search})}"
+    return f"/{DATABASE}/latest_articles.atom"
+
+
+async def send_redirect(send, location: str) -> None:
+    await send({"type": "http.response.start", "status": 302, "headers": [(b"location", location.encode("latin-1"))]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def moment_of(value: str | None) -> datetime | None:
+    """An ISO 8601 date or time as an aware datetime; a date or time without zone is Vietnam's."""
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        return value
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VIETNAM)
+
+
+def vietnam_time(value: str | None) -> str | None:
+    """An ISO 8601 time as Vietnam time (UTC+7), e.g. ``10/01/2023 08:30``; a time without zone is local."""
+    moment = moment_of(value)
+    if moment is None:
+        return value or None
     if len(value) <= 10:  # a date alone
         return moment.strftime("%d/%m/%Y")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=VIETNAM)
     return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def iso_time(*values: str | None) -> str | None:
+    """SQL ``vn_iso_time(published, first_seen)``: the first value that is an ISO 8601 date or time, with
+    its zone (Vietnam's when it has none), as feeds need."""
+    moments = (moment_of(value) for value in values)
+    return next((moment.isoformat() for moment in moments if moment is not None), None)
+
+
+def lead(description: str | None, text: str | None) -> str:
+    """SQL ``vn_lead``: the article's lead (sapo), else its first paragraph, as plain text, cut at a word."""
+    first = (description or "").strip() or next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+    if len(first) <= LEAD_CHARS:
+        return first
+    return first[:LEAD_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def feed_author(author: str | None, site: str | None) -> str | None:
+    """SQL ``vn_feed_author``: who wrote it and where, ``Sơn Bình (qdnd.vn)``, for a feed entry's author."""
+    if author and site:
+        return f"{author} ({site})"
+    return author or site
+
+
+@hookimpl
+def prepare_connection(conn: sqlite3.Connection) -> None:
+    conn.create_function("vn_iso_time", -1, iso_time, deterministic=True)
+    conn.create_function("vn_lead", 2, lead, deterministic=True)
+    conn.create_function("vn_feed_author", 2, feed_author, deterministic=True)
+
+
+def table_url(datasette, request, table: str) -> str:
+    """The absolute URL of a table of ``news`` as the request reached Datasette."""
+    return datasette.absolute_url(request, datasette.urls.table(DATABASE, table))
+
+
+@hookimpl(trylast=True)
+def register_output_renderer(datasette):
+    """datasette-atom's ``.atom``, but a query without rows is an empty feed, not an error.
+
+    datasette-atom 0.9 dates the feed by its newest entry, so a search nothing matches yet (a new
+    subscription) fails. Registered after it (``trylast``), this renderer takes the extension and
+    hands every feed with entries to datasette-atom unchanged.
+    """
+    try:
+        import datasette_atom
+        from feedgen.feed import FeedGenerator
+    except ImportError:  # the plugin is not installed: no feeds
+        return None
+
+    def render(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
+        if rows:
+            return datasette_atom.render_atom(
+                datasette, request, sql, columns, rows, database, table, query_name, view_name, data
+            )
+        feed = FeedGenerator()
+        feed.id(request.url)
+        feed.link(href=request.url, rel="self")
+        queries = (datasette.metadata(database=database) or {}).get("queries") or {}
+        feed.title((queries.get(query_name) or {}).get("title") or query_name or table or "Datasette")
+        feed.updated(datetime.now(VIETNAM))
+        return Response(feed.atom_str(pretty=True), content_type="application/xml; charset=utf-8")
+
+    return {"extension": "atom", "render": render, "can_render": datasette_atom.can_render_atom}
+
+
+@hookimpl
+def register_magic_parameters(datasette):
+    # :_url_articles in a canned query: the absolute URL of the articles table (feed entries link to rows).
+    return [("url", lambda table, request: table_url(datasette, request, table))]
 
 
 @hookimpl
@@ -165,8 +270,34 @@ async def search_context(datasette, database: str, request) -> dict[str, Any]:
     }
 
 
+async def front_page_context(datasette, request) -> dict[str, Any]:
+    """The front page's panels: the first rows of their canned queries, and the dates their links filter by."""
+    db = datasette.get_database(DATABASE)
+    params = {"_url_articles": table_url(datasette, request, "articles"), "days": "", "id": "", "q": ""}
+    panels: dict[str, Any] = {}
+    for name, size in FRONT_PAGE.items():
+        query = await datasette.get_canned_query(DATABASE, name, request.actor)
+        if query is None:
+            continue
+        try:
+            panels[name] = [dict(row) for row in (await db.execute(query["sql"], params)).rows[:size]]
+        except QueryInterrupted:
+            panels[name] = None  # the panel says it took too long and links to its page
+    runs = await db.execute("select distinct site from crawl_runs where site is not null")
+    today = datetime.now(VIETNAM).date()
+    return {
+        "front": panels,
+        "front_sizes": FRONT_PAGE,
+        "crawled_sites": {row[0] for row in runs},
+        "today": today.isoformat(),
+        "week_start": (today - timedelta(days=6)).isoformat(),
+    }
+
+
 @hookimpl
 def extra_template_vars(view_name, database, table, request, datasette):
+    if view_name == "index" and request is not None and DATABASE in datasette.databases:
+        return lambda: front_page_context(datasette, request)
     if database != DATABASE or table != "articles" or request is None:
         return None
 

@@ -1,7 +1,8 @@
 """Vietnamese search for Datasette: SQL functions for ranking and highlighted snippets.
 
-The index (``articles_fts``) matches with or without diacritics, ``d`` for ``đ``
-included (see ``pipelines.db.schema``). What FTS5 cannot tell is which matches have
+The index (``articles_fts``) holds folded text (no tone marks, ``d`` for ``đ``) and every
+query is folded the same way (``vn_match``, ``escape_fts``), so it matches with or without
+diacritics (see ``pipelines.db.schema``). What FTS5 cannot tell is which matches have
 the very accents typed, so two SQL functions fill the gap:
 
 - ``vn_exact_score(document, query)``: how well the document matches the query
@@ -44,19 +45,22 @@ def _query_words(query: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(_nfc_lower(query)))
 
 
+@lru_cache(maxsize=256)
+def _whole(words: tuple[str, ...]) -> re.Pattern[str]:
+    """The words in a row as whole words (separated by anything that is not a letter or digit)."""
+    return re.compile(r"(?<!\w)" + r"\W+".join(re.escape(word) for word in words) + r"(?!\w)")
+
+
 def exact_score(document: str | None, query: str | None) -> int:
     """Query words found with exactly the typed accents; the whole phrase in a row counts once more."""
     if not document or not query:
         return 0
     wanted = _query_words(query)
-    text = _nfc_lower(document)
-    if not any(word in text for word in wanted):  # the common case, decided by a substring search
-        return 0
-    words = _WORD.findall(text)
-    present = set(words)
-    distinct = set(wanted)
-    score = sum(1 for word in distinct if word in present)
-    if len(wanted) > 1 and score == len(distinct) and f" {' '.join(wanted)} " in f" {' '.join(words)} ":
+    text = document.lower() if unicodedata.is_normalized("NFC", document) else _nfc_lower(document)
+    # A substring search first (the common miss), a whole-word search only for words it finds.
+    distinct = {word for word in wanted if word in text and _whole((word,)).search(text)}
+    score = len(distinct)
+    if len(wanted) > 1 and score == len(set(wanted)) and _whole(wanted).search(text):
         score += 1
     return score
 
@@ -92,12 +96,14 @@ def snippet(text: str | None, query: str | None, size: int = SNIPPET_WORDS) -> s
 
 
 def match_expression(query: str | None) -> str:
-    """The FTS5 query for what the user typed: every word as a quoted term (Datasette's escaped mode).
+    """The FTS5 query for what the user typed: every word folded (the index holds folded text) and
+    quoted as a term (Datasette's escaped mode). SQL ``vn_match``, and ``escape_fts`` for Datasette's
+    own table search.
 
     An empty query becomes ``""``, which matches nothing instead of raising a syntax error.
     """
     words = _WORD.findall(unicodedata.normalize("NFC", query or ""))
-    return " ".join(f'"{word}"' for word in words) or '""'
+    return " ".join(f'"{_folded(word)}"' for word in words) or '""'
 
 
 def highlight(value: str) -> Markup:
@@ -114,6 +120,14 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.create_function("vn_exact_score", 2, exact_score, deterministic=True)
     conn.create_function("vn_snippet", 2, snippet, deterministic=True)
     conn.create_function("vn_match", 1, match_expression, deterministic=True)
+
+
+@hookimpl(specname="prepare_connection", trylast=True)
+def fold_table_search(conn: sqlite3.Connection) -> None:
+    # Datasette's table search (?_search=, searchmode escaped) quotes the words with its own
+    # escape_fts; this one folds them too, so that the table search matches the folded index.
+    # trylast: it replaces the function after Datasette has registered its own.
+    conn.create_function("escape_fts", 1, match_expression, deterministic=True)
 
 
 @hookimpl

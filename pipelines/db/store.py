@@ -117,6 +117,14 @@ class ArchiveReader:
                 yield {"article_id": article_id, "url": url, "site": page_site, "html_gz": html_gz}
             last = rows[-1][0]
 
+    def page_count(self, site: str | None = None) -> int:
+        """How many stored pages :meth:`iter_pages` gives (of one site when ``site`` is given)."""
+        if not site:
+            return int(self.db.execute("SELECT count(*) FROM pages").fetchone()[0])
+        return int(self.db.execute(
+            "SELECT count(*) FROM pages p JOIN articles a ON a.id = p.article_id WHERE a.site = ?", [site]
+        ).fetchone()[0])
+
     def fetch_state(self, url: str) -> dict[str, Any] | None:
         """The ``ETag`` and ``Last-Modified`` of ``url`` when last fetched, if any."""
         row = self.db.execute("SELECT etag, last_modified FROM fetch_state WHERE url = ?", [url]).fetchone()
@@ -148,7 +156,7 @@ class NewsStore(ArchiveReader, NearDupTables):
         # Search rows of the open batch, written together just before it commits: FTS5 keeps
         # inserted terms in memory until another write comes, then writes them out as a new
         # segment; one insert per article between other writes cost a segment per article.
-        self.search_rows: list[tuple[int, str, str, str, str]] = []
+        self.search_rows: list[tuple[int, str, str]] = []
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
@@ -277,19 +285,19 @@ class NewsStore(ArchiveReader, NearDupTables):
         return cursor.rowcount > 0
 
     def _index(self, article_id: int, item: ItemAdapter) -> None:
-        """Queue the article's search row: title and text as written and folded (the record carries the folds)."""
-        title, text = item.get("title") or "", item.get("text") or ""
-        title_folded = item.get("title_folded") if item.get("title_folded") is not None else fold(title)
-        text_folded = item.get("text_folded") if item.get("text_folded") is not None else fold(text)
-        self.search_rows.append((article_id, title, text, title_folded, text_folded))
+        """Queue the article's search row: title and text folded (the record carries the folds)."""
+        title_folded = item.get("title_folded")
+        text_folded = item.get("text_folded")
+        self.search_rows.append((
+            article_id,
+            title_folded if title_folded is not None else fold(item.get("title") or ""),
+            text_folded if text_folded is not None else fold(item.get("text") or ""),
+        ))
 
     def write_search_rows(self) -> None:
         """Write the queued search rows (inside the batch; :meth:`commit` calls it)."""
         if self.search_rows:
-            self.db.conn.executemany(
-                "INSERT INTO articles_fts (rowid, title, text, title_folded, text_folded) VALUES (?, ?, ?, ?, ?)",
-                self.search_rows,
-            )
+            self.db.conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", self.search_rows)
             self.search_rows.clear()
 
     def record_failure(self, url: str, reason: str, stage: str, run_id: int | None = None) -> None:

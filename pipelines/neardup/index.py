@@ -76,7 +76,7 @@ class NearDupSettings:
         for name, ok in checks.items():
             if not ok:
                 raise NearDupConfigError(
-                    f"{name}={settings.get(name)} is out of range: see the NEARDUP_* settings in README.md"
+                    f"{name}={settings.get(name)} is out of range: see the NEARDUP_* settings in docs/settings.md"
                 )
         return values
 

@@ -13,7 +13,7 @@ value), computed here with numpy alone: importing datasketch brings in scipy,
 Vietnamese writes one syllable per space-separated token and most words are
 two syllables, so a shingle is ``k`` consecutive syllables of the lower-cased
 text without punctuation. ``k = 3`` was chosen by measurement (see
-``bench/bench_neardup.py`` and the README): 2 lets unrelated articles about the
+``bench/bench_neardup.py`` and docs/benchmarks.md): 2 lets unrelated articles about the
 same institution share too much ("Tổng cục Kỹ thuật", "Đảng ủy"...), 4 and more
 lose reworded copies, where every substituted syllable breaks ``k`` shingles.
 """
