@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 
-from scrapy import Request
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
 from crawler.frontier import Frontier
 from crawler.spiders.news import NewsSpider
-from tests.inprocess import run_spider
+from tests.inprocess import crawler_settings, run_spider
 from tests.newsite import ARTICLES, NewsSite
 
 
@@ -43,3 +45,31 @@ async def test_a_crawl_through_a_one_request_scheduler_stores_every_article(tmp_
     assert crawler.stats.get_value("frontier/waiting_max", 0) >= 2
     stored = {row["url"] for row in Database(tmp_path / "news.db")["articles"].rows}
     assert stored == {site.url(f"/{slug}") for slug in ARTICLES}
+
+
+@deferred_f_from_coro_f
+async def test_urls_waiting_at_a_clean_stop_are_fetched_by_the_resumed_run(tmp_path):
+    """Stopped (Ctrl-C) with URLs waiting, the crawl keeps them in JOBDIR: the resumed run, which
+    does not read again the sitemaps the first one read, fetches them."""
+    db, settings = tmp_path / "news.db", {"NEWS_SCHEDULER_MAX": 1, "JOBDIR": str(tmp_path / "job")}
+    with NewsSite(article_delay=0.2) as site:
+        slugs = list(ARTICLES)  # the third is in a news sitemap only, the fourth in the RSS feed only
+        announced_only = {site.url(f"/{slugs[2]}"), site.url(f"/{slugs[3]}")}
+        crawler = Crawler(NewsSpider, crawler_settings(db, settings))
+        def stop() -> None:  # as Ctrl-C does, once an article only a sitemap or feed names waits
+            waiting = {url for entries in crawler.spider.frontier.lines.values() for _, url, _ in entries}
+            if waiting & announced_only and not stopping:
+                stopping.append(asyncio.ensure_future(crawler.stop_async()))
+
+        stopping: list[asyncio.Future] = []
+        for signal in (signals.request_scheduled, signals.request_reached_downloader, signals.response_received):
+            crawler.signals.connect(stop, signal=signal)
+        await crawler.crawl_async(url=site.url("/"), delay="0")
+        assert stopping, "the crawl ended before an article named only by a sitemap or feed waited"
+        first = len(site.log)
+        await run_spider(NewsSpider, db, settings, url=site.url("/"), delay="0")
+        resumed = site.paths(first)
+    stored = {row["url"] for row in Database(db)["articles"].rows}
+    assert stored == {site.url(f"/{slug}") for slug in ARTICLES}
+    sitemaps = {path for path in site.paths() if path.startswith("/sitemap")}
+    assert not {path for path in site.paths()[:first] if path in sitemaps} & set(resumed)

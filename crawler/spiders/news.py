@@ -163,6 +163,10 @@ class NewsSpider(ArchiveSpider):
             )
 
     def closed(self, reason: str) -> None:
+        # The URLs still waiting go into the state, which Scrapy keeps in JOBDIR (this runs before
+        # it saves it): a resumed run does not read its sitemaps again, having requested them.
+        self._state("news_frontier").update(
+            {name: [(url, published) for _, url, published in entries] for name, entries in self.frontier.lines.items()})
         for lock in self.locks:
             lock.release()
 
@@ -207,6 +211,10 @@ class NewsSpider(ArchiveSpider):
     async def start(self) -> AsyncIterator[Any]:
         if self.locked_out:
             self.crawler.stats.set_value("news/locked_out", len(self.locked_out))
+        waiting = self._state("news_frontier")  # left by the run this one resumes (JOBDIR)
+        for site in self.sites:
+            for url, published in waiting.pop(site.name, []):
+                self.frontier.add(site.name, site, url, published)
         for site in self.sites:
             logger.info("Crawling %s from %s", site.name, site.home)
             robots = site.home.split("/", 3)[:3]
