@@ -17,7 +17,8 @@ from trafilatura.utils import load_html
 
 from pipelines.vietnamese.body import clean_body, focus_body
 from pipelines.vietnamese.dates import parse_datetime
-from pipelines.vietnamese.metadata import page_metadata, person_names, strip_site_suffix
+from pipelines.vietnamese.bylines import person_names
+from pipelines.vietnamese.metadata import page_metadata, strip_site_suffix
 
 if TYPE_CHECKING:
     from configparser import ConfigParser

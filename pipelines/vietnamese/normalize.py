@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.vietnamese.bylines import extract_byline
 from pipelines.vietnamese.text import (
     clean_line,
     detect_language,
     drop_source_lines,
-    extract_byline,
     lead_title,
     remove_boilerplate,
     split_paragraphs,

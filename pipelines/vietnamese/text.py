@@ -2,7 +2,8 @@
 
 Shared by the extract and normalize stages and testable without Scrapy. A new
 site's boilerplate is one more :class:`Rule` in :data:`BOILERPLATE_RULES`; every
-rule carries a real example that the tests check it removes.
+rule carries a real example that the tests check it removes. (Bylines have their
+own module: :mod:`pipelines.vietnamese.bylines`.)
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from dataclasses import dataclass
 
 __all__ = [
     "BOILERPLATE_RULES",
-    "NAME_SPLIT",
     "Rule",
     "VI_LETTERS",
     "clean_line",
     "detect_language",
     "drop_source_lines",
-    "extract_byline",
     "fold",
     "lead_title",
-    "proper_case",
     "remove_boilerplate",
     "split_paragraphs",
 ]
@@ -162,86 +160,6 @@ def drop_source_lines(paragraphs: list[str]) -> list[str]:
     while paragraphs and len(paragraphs[-1]) < 80 and SOURCE_LINE.match(paragraphs[-1]):
         paragraphs = paragraphs[:-1]
     return paragraphs
-
-
-# --- Bylines -----------------------------------------------------------------
-
-_UPPER_WORD = r"[A-ZÀ-ỸĐ][A-ZÀ-ỸĐ'’.-]*"
-_NAME_CAPS = rf"{_UPPER_WORD}(?:\s+{_UPPER_WORD}){{1,5}}"
-_NAME_TITLE = r"[A-ZÀ-ỸĐ][a-zà-ỹđ]+(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,5}"
-
-# "Tin, ảnh: SƠN BÌNH", "Bài và ảnh: Minh Anh", "Tin: HỒNG PHÚC": credit lines naming
-# the reporters. Several names may follow, joined by "," "và" or "-".
-CREDIT_LINE = re.compile(
-    r"^(?:Tin|Bài|Bài viết|Tin và ảnh|Bài và ảnh|Tin, ảnh|Bài, ảnh|Tin - ảnh|Bài - ảnh|Video|Nhóm PV|PV|"
-    r"Nhóm phóng viên|Phóng viên|Thực hiện)\s*:\s*(?P<names>.+?)\.?$",
-    re.IGNORECASE,
-)
-# Ranks and honorifics that come before a name in a signature; not part of the name.
-RANKS = (
-    "Đại tướng", "Thượng tướng", "Trung tướng", "Thiếu tướng", "Chuẩn đô đốc", "Phó đô đốc", "Đô đốc",
-    "Đại tá", "Thượng tá", "Trung tá", "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy",
-    "Đồng chí", "GS.TS", "PGS.TS", "GS", "PGS", "TS", "ThS", "CN", "Nhà báo", "Nhà văn", "Luật sư",
-    "Bác sĩ", "BS", "Ông", "Bà",
-)
-_RANK = "|".join(re.escape(rank) for rank in sorted(RANKS, key=len, reverse=True))
-# "Trung tướng TRẦN DUY HƯNG, Bí thư Đảng ủy, Chính ủy Tổng cục Kỹ thuật": an
-# upper-case name, optionally after ranks, optionally followed by posts.
-SIGNATURE_LINE = re.compile(
-    rf"^(?:(?:{_RANK})\.?,?\s+)*(?P<name>{_NAME_CAPS})(?:\s*[,(-]\s*(?P<posts>.+))?$"
-)
-# Photo credits are not authors.
-PHOTO_CREDIT = re.compile(r"^(?:Ảnh|Đồ họa|Đồ hoạ|Video|Clip|Nguồn)\s*:", re.IGNORECASE)
-# Between the names of several people, in credit lines and in author meta tags and JSON-LD: "A, B",
-# "A; B", "A và B", "A & B", "A/B", "A - B", "A – B", "A — B" and "TIẾN DŨNG-VĂN CHUNG" (a hyphen
-# between capitals).
-NAME_SPLIT = re.compile(r"\s*(?:,|;|\s[-–—]\s|(?<=[A-ZÀ-ỸĐ])[-–](?=[A-ZÀ-ỸĐ])|\bvà\b|&|/)\s*")
-
-
-def proper_case(name: str) -> str:
-    """``SƠN BÌNH`` -> ``Sơn Bình`` (each syllable capitalised, Vietnamese-aware)."""
-    name = unicodedata.normalize("NFC", name)
-    return " ".join(word[:1].upper() + word[1:].lower() for word in name.split())
-
-
-def _looks_like_name(words: str) -> bool:
-    parts = words.split()
-    return 2 <= len(parts) <= 6 and all(len(p) <= 8 for p in parts) and not any(ch.isdigit() for ch in words)
-
-
-def _credit_names(names: str) -> list[str]:
-    people = []
-    for part in NAME_SPLIT.split(names):
-        part = part.strip(" .")
-        if part and _looks_like_name(part):
-            people.append(proper_case(part))
-    return people
-
-
-def extract_byline(paragraphs: list[str]) -> tuple[list[str], str | None]:
-    """Take a trailing credit or signature line out of the body.
-
-    Returns the remaining paragraphs and the author (``"A, B"`` for several
-    people), or the paragraphs unchanged and ``None``.
-    """
-    if not paragraphs:
-        return paragraphs, None
-    last = paragraphs[-1]
-    if len(last) > 160 or PHOTO_CREDIT.match(last):
-        return paragraphs, None
-    credit = CREDIT_LINE.match(last)
-    if credit:
-        people = _credit_names(credit.group("names"))
-        if people:
-            return paragraphs[:-1], ", ".join(people)
-    signature = SIGNATURE_LINE.match(last)
-    if signature and _looks_like_name(signature.group("name")):
-        posts = signature.group("posts") or ""
-        # A bare upper-case line is only a name when short; with posts after a
-        # comma it must not end like a sentence.
-        if not posts or not posts.rstrip().endswith((".", "!", "?")):
-            return paragraphs[:-1], proper_case(signature.group("name"))
-    return paragraphs, None
 
 
 # --- Titles, search folding, language -------------------------------------------
