@@ -19,6 +19,7 @@ from pipelines.vietnamese.body import clean_body, focus_body
 from pipelines.vietnamese.dates import parse_datetime
 from pipelines.vietnamese.bylines import person_names
 from pipelines.vietnamese.metadata import page_metadata, strip_site_suffix
+from pipelines.vietnamese.text import clean_line
 
 if TYPE_CHECKING:
     from configparser import ConfigParser
@@ -30,7 +31,8 @@ FIELDS = ("title", "author", "published", "modified", "description", "category",
 
 
 def _trafilatura_fields(document: Any) -> dict[str, Any]:
-    return {
+    """trafilatura's metadata, each string cleaned as ours are (:func:`clean_line`) before our rules read it."""
+    values = {
         "title": document.title,
         "author": document.author,
         "published": document.date,
@@ -40,6 +42,7 @@ def _trafilatura_fields(document: Any) -> dict[str, Any]:
         "image": document.image,
         "language": document.language,
     }
+    return {name: (clean_line(value) or None) if isinstance(value, str) else value for name, value in values.items()}
 
 
 def extract_article(
@@ -74,6 +77,8 @@ def extract_article(
         fields["author"] = ", ".join(person_names(theirs["author"], url)) or None
     if fields["published"] and not ours.get("published"):
         fields["published"] = parse_datetime(fields["published"])
-    fields["title"] = strip_site_suffix(fields["title"], url) if fields["title"] else None
+    # Our headline is the <h1> as shown (page_metadata strips only its <title>/og:title fallbacks).
+    if not ours.get("title") and fields["title"]:
+        fields["title"] = strip_site_suffix(fields["title"], url)
     fields["text"] = clean_body(document.text, fields["title"], fields["description"], fields["author"])
     return fields if fields["text"] else None

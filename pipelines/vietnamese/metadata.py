@@ -11,6 +11,7 @@ Everything works on an lxml tree, read-only, and returns plain values.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import re
@@ -154,8 +155,13 @@ ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnews
 # --- Small readers -------------------------------------------------------------------
 
 def _text(element: Any) -> str:
+    """An element's text as a reader sees it, one clean line (:func:`clean_line`)."""
     if isinstance(element, str):
         return clean_line(element)
+    if element.find(".//br") is not None:  # a <br> shows a break between words: a space, not nothing
+        element = copy.deepcopy(element)  # the tree is read-only here
+        for br in element.iter("br"):
+            br.tail = " " + (br.tail or "")
     return clean_line(element.text_content())
 
 

@@ -117,11 +117,17 @@ _ANY_LINE_RULE = re.compile("|".join(f"(?:{rule.pattern})" for rule in _LINE_RUL
 # Zero-width characters, the BOM, soft hyphen and C0/C1 controls except newline and tab.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SPACES = re.compile(r"[^\S\n]+")
+_SPACES = re.compile(r"\s+")
 
 
 def clean_line(line: str) -> str:
-    """NFC, no invisible or control characters, single spaces, stripped."""
+    """NFC, no invisible or control characters, single spaces, stripped: one line.
+
+    Every value read from a page (headline, byline, lead, section, tags, meta and
+    JSON-LD strings, trafilatura's fields, each body line) goes through here before
+    any rule reads it, so that line breaks, runs of spaces and the Unicode form of
+    the page's markup never reach a field or change what a rule sees.
+    """
     line = unicodedata.normalize("NFC", line)
     line = _INVISIBLE.sub("", line)
     line = _CONTROL.sub(" ", line)
