@@ -19,6 +19,7 @@ RUN_COUNTS = {
     "duplicate": "dedupe/duplicate",
     "unchanged": "dedupe/unchanged",
     "failed": "failures/count",
+    "skipped": "skipped/count",
     "pages": "news/pages",
     "not_modified": "news/not_modified",
     "robots_skipped": "news/robots_skipped",

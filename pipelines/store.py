@@ -50,7 +50,7 @@ class StorePipeline:
     of adding one: ``scrapy schedule`` makes it before the crawl starts).
 
     Stats: ``store/new``, ``store/updated``, ``dedupe/duplicate``, ``dedupe/unchanged``
-    (all also per site), ``failures/count``, ``failures/<stage>``, ``neardup/signed``,
+    (all also per site), ``failures/count``, ``failures/<stage>``, ``skipped/count``, ``neardup/signed``,
     ``neardup/linked``, ``neardup/links``, ``neardup/caught_up``.
     """
 
@@ -238,10 +238,14 @@ class StorePipeline:
 
     # --- signals -------------------------------------------------------------------
 
-    def page_failed(self, url: str, stage: str, reason: str, site: str | None = None) -> None:
-        """Keep a page or file that could not become an article, with its reason, in its run."""
-        inc_stat(self.crawler, "failures/count", site)
-        inc_stat(self.crawler, f"failures/{stage}", site)
+    def page_failed(self, url: str, stage: str, reason: str, site: str | None = None, skipped: bool = False) -> None:
+        """Keep a page or file that could not become an article, with its reason, in its run
+        (counted as ``skipped`` when it is not an article at all, else as ``failed``)."""
+        if skipped:
+            inc_stat(self.crawler, "skipped/count", site)
+        else:
+            inc_stat(self.crawler, "failures/count", site)
+            inc_stat(self.crawler, f"failures/{stage}", site)
         if self.store is None:
             logger.error("Failed %s (%s): %s", url, stage, reason)
             return

@@ -38,7 +38,7 @@ from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.signals import fetch_validated, inc_stat
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.spiders.base import ArchiveSpider
-from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
+from crawler.urls import clean_url, host, is_asset, same_site, url_says_article, url_shape
 from pipelines.page import Fetched
 from pipelines.pageinfo import Links
 
@@ -88,6 +88,7 @@ class NewsSpider(ArchiveSpider):
             raise
         if not crawler.settings.getint("CRAWL_RUN_ID"):  # by hand: the scheduler's crawls hold their locks
             spider.sites = spider.lock_sites(state_dir(crawler.settings))
+        spider.extractor.use_sites(spider.sites)  # this run's sites, with their -a overrides
         # Settings are frozen after from_crawler: give each site its download slot.
         slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
         for site in spider.sites:
@@ -238,11 +239,6 @@ class NewsSpider(ArchiveSpider):
             return self.since
         return parse_since(site.since_days) if site.since_days else None
 
-    def url_says_article(self, site: Site, url: str) -> bool:
-        if site.allow:
-            return any(re.search(p, url) for p in site.allow)
-        return looks_like_article_url(url)
-
     # --- callbacks -----------------------------------------------------------------
 
     def _fetched(self, response: Response) -> bool:
@@ -310,11 +306,11 @@ class NewsSpider(ArchiveSpider):
             inc_stat(self.crawler, "news/not_html", site.name)
             return
         # A listing link can still lead to an article that says so (og:type, JSON-LD).
-        url_says_article = meta["news_kind"] == "article" and self.url_says_article(site, clean_url(response.url))
+        says_article = meta["news_kind"] == "article" and url_says_article(clean_url(response.url), site.allow)
         result = await self.extractor.page(Fetched(
             response.url, response.body, content_type.decode("latin-1") if content_type else None,
             kind="listing" if meta["news_kind"] == "home" else None,
-            url_says_article=url_says_article, domain=site.domain,
+            url_says_article=says_article, domain=site.domain,
         ))
         if result.kind == "article":
             inc_stat(self.crawler, "news/articles", site.name)
@@ -344,7 +340,7 @@ class NewsSpider(ArchiveSpider):
             if not link.startswith(("http://", "https://")) or not same_site(link, site.domain) or is_asset(link):
                 continue
             url = clean_url(link)
-            if self.url_says_article(site, url):
+            if url_says_article(url, site.allow):
                 if request := self.article_request(site, link, depth=depth + 1):
                     fresh += 1
                     yield request

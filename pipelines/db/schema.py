@@ -182,6 +182,13 @@ def m060_neardup_memory_index(db: Database) -> None:
     db["neardup_index"].create({"name": str, "part": int, "data": bytes}, pk=("name", "part"), not_null={"data"})
 
 
+
+def m070_run_skipped(db: Database) -> None:
+    # Inputs that are not articles at all (a listing page given to `scrapy replay`): counted
+    # apart from the failures, and recorded in the failures table with the reason.
+    db["crawl_runs"].add_column("skipped", int)
+
+
 # Every migration, in the order they are applied (a migration's number is its name, not its place).
 MIGRATIONS = (
     m001_initial,
@@ -191,6 +198,7 @@ MIGRATIONS = (
     m040_datasette_day,
     m030_neardup_index,
     m060_neardup_memory_index,
+    m070_run_skipped,
 )
 for migration in MIGRATIONS:
     migrations()(migration)

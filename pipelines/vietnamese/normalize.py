@@ -21,21 +21,27 @@ from pipelines.vietnamese.text import (
 TEXT_FIELDS = ("title", "author", "description", "category", "tags", "site")
 
 
-def normalize_text(text: str) -> tuple[str, str | None]:
-    """Clean body text; return it (one paragraph a line) and the byline author, if any."""
-    paragraphs = drop_source_lines(remove_boilerplate(split_paragraphs(text)))
-    paragraphs, author = extract_byline(paragraphs)
+def normalize_text(text: str, cleanup: tuple[str, ...] = (), url: str = "") -> tuple[str, str | None]:
+    """Clean body text; return it (one paragraph a line) and the byline author, if any.
+
+    ``cleanup``: the site's own boilerplate lines (the sites file's ``cleanup``); ``url``: the
+    article's, whose site's name is no author.
+    """
+    paragraphs = drop_source_lines(remove_boilerplate(split_paragraphs(text), cleanup))
+    paragraphs, author = extract_byline(paragraphs, url)
     return "\n".join(paragraphs), author
 
 
-def normalize_article(fields: dict[str, Any], min_words: int = 1) -> tuple[dict[str, Any] | None, bool]:
-    """The article's fields cleaned, or None when fewer than ``min_words`` words are left; and
-    whether the author came from a byline in the text.
+def normalize_article(
+    fields: dict[str, Any], min_words: int = 1, cleanup: tuple[str, ...] = (), url: str = ""
+) -> tuple[dict[str, Any] | None, bool]:
+    """The article's fields cleaned (``cleanup`` and ``url`` as for :func:`normalize_text`), or None when
+    fewer than ``min_words`` words are left; and whether the author came from a byline in the text.
 
     The byline in the text names the writer: it wins over page metadata, which on
     Vietnamese sites is often the site's own name.
     """
-    text, byline_author = normalize_text(fields.get("text") or "")
+    text, byline_author = normalize_text(fields.get("text") or "", cleanup, url)
     word_count = len(text.split())
     if word_count < min_words:
         return None, False

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "BOILERPLATE_RULES",
@@ -43,7 +45,12 @@ class Rule:
     def compiled(self) -> re.Pattern[str]:
         if self.scope == "token":
             return re.compile(self.pattern, re.IGNORECASE)
-        return re.compile(r"^\s*(?:" + self.pattern + r")\s*$", re.IGNORECASE)
+        return whole_lines((self.pattern,))
+
+
+def whole_lines(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for a line that one of ``patterns`` matches from start to end, in any case."""
+    return re.compile(r"^\s*(?:" + "|".join(f"(?:{pattern})" for pattern in patterns) + r")\s*$", re.IGNORECASE)
 
 
 BOILERPLATE_RULES: tuple[Rule, ...] = (
@@ -109,10 +116,11 @@ BOILERPLATE_RULES: tuple[Rule, ...] = (
     ),
 )
 
-_LINE_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "line")
 _TOKEN_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "token")
 # Every line rule in one pattern: one match per paragraph instead of one per rule.
-_ANY_LINE_RULE = re.compile("|".join(f"(?:{rule.pattern})" for rule in _LINE_RULES), re.IGNORECASE)
+_ANY_LINE_RULE = whole_lines(r.pattern for r in BOILERPLATE_RULES if r.scope == "line")
+# A site's own lines (the sites file's ``cleanup``), compiled once per process: they come with every page.
+site_lines = lru_cache(maxsize=64)(whole_lines)
 
 # Zero-width characters, the BOM, soft hyphen and C0/C1 controls except newline and tab.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
@@ -140,15 +148,17 @@ def split_paragraphs(text: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def remove_boilerplate(paragraphs: list[str]) -> list[str]:
-    """Drop boilerplate lines and tokens (:data:`BOILERPLATE_RULES`) from cleaned paragraphs."""
+def remove_boilerplate(paragraphs: list[str], cleanup: tuple[str, ...] = ()) -> list[str]:
+    """Drop boilerplate lines and tokens (:data:`BOILERPLATE_RULES`) from cleaned paragraphs, and the
+    lines a site's own ``cleanup`` patterns match from start to end (in any case)."""
+    own = site_lines(cleanup) if cleanup else None
     kept = []
     for paragraph in paragraphs:
         for token in _TOKEN_RULES:
             removed = token.sub(" ", paragraph)
             if removed != paragraph:
                 paragraph = clean_line(removed)
-        if paragraph and not _ANY_LINE_RULE.match(paragraph):
+        if paragraph and not _ANY_LINE_RULE.match(paragraph) and not (own and own.match(paragraph)):
             kept.append(paragraph)
     return kept
 
