@@ -322,3 +322,29 @@ async def test_a_crawl_by_hand_skips_a_site_another_process_is_crawling(site, tm
     assert "being crawled by another process" not in caplog.text
     assert Database(db).execute("select count(*) from articles").fetchone()[0] > 0
     assert SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1")).acquire()  # released at the end
+
+
+@deferred_f_from_coro_f
+async def test_a_stored_article_is_never_fetched_again_whatever_its_url(tmp_path):
+    """Articles at URLs the URL rules do not call articles' (a 4-digit id, a short slug): their pages say
+    og:type=article, so they are stored; from then on their URLs are known articles, not listings to re-read."""
+    from tests.articlepage import article_html
+    from tests.newsite import listing
+
+    short = ["/bai/1234", "/tin-vui", "/tin/5678.html"]
+    with NewsSite() as site:
+        dated = '<meta property="article:published_time" content="2026-03-07T08:00:00+07:00">'
+        for number, path in enumerate(short):
+            page = article_html(head=dated + f'<link rel="canonical" href="{site.url(path)}">')
+            site.pages[path] = ("text/html; charset=utf-8", page.replace("Sáng 10-1", f"Sáng {number + 10}-1").encode())
+        site.pages["/"] = ("text/html; charset=utf-8", listing("Báo Mẫu", [*short, "/thoi-su"]).encode())
+        db = tmp_path / "news.db"
+        await crawl(site, db)
+        stored = {row["url"] for row in Database(db)["articles"].rows}
+        assert {site.url(path) for path in short} <= stored
+        mark = len(site.log)
+        second = await crawl(site, db)
+        again = site.paths(mark)
+        assert "/" in again and "/thoi-su" in again  # listings are read again
+        assert not set(short) & set(again)
+        assert second.stats.get_value("news/known") >= len(short)

@@ -226,13 +226,18 @@ class NewsSpider(ArchiveSpider):
         if since and published and published < since:
             inc_stat(self.crawler, "news/too_old", site.name)
             return None
-        if self.requested(url):
+        if self.requested(url) or self.known_article(site, url, link):
             return None
+        return self._request(site, url, "article", self.parse_page, depth, news_links=[link])
+
+    def known_article(self, site: Site, url: str, link: str) -> bool:
+        """Whether the link (as found, or cleaned to ``url``) led to a stored article: then it is an
+        article, whatever its URL looks like, and is not fetched again (one indexed lookup each)."""
         archive = self.archive
         if archive.knows_url(url) or (link != url and archive.knows_url(link)):
             inc_stat(self.crawler, "news/known", site.name)
-            return None
-        return self._request(site, url, "article", self.parse_page, depth, news_links=[link])
+            return True
+        return False
 
     def since_for(self, site: Site) -> datetime | None:
         if self.since is not None:
@@ -344,6 +349,8 @@ class NewsSpider(ArchiveSpider):
                 if request := self.article_request(site, link, depth=depth + 1):
                     fresh += 1
                     yield request
+            elif self.requested(url) or self.known_article(site, url, link):
+                continue  # a stored article whose URL does not look like one: never a listing to re-read
             elif not any(re.search(p, url) for p in site.deny):
                 listings.append((url, link in next_pages or bool(PAGINATION.search(url))))
         for url, paging in listings:
