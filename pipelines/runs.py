@@ -26,6 +26,9 @@ RUN_COUNTS = {
     "http_errors": "news/http_errors",
     "extract_failed": "failures/extract",
 }
+# The close reason of a crawl whose database could not be opened: it stops before its first
+# request, and the commands exit with status 1.
+STORE_FAILED = "store_failed"
 # Scrapy's close reason -> crawl_runs.status.
 RUN_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
 

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from itemadapter import ItemAdapter
 from scrapy import signals
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from twisted.internet.task import LoopingCall
 
 from crawler.signals import fetch_validated, inc_stat, page_failed
-from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, database_path
+from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, StoreError, database_path
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.neardup.minhash import Signature
-from pipelines.runs import RUN_STATUS, describe_counts, run_counts
+from pipelines.runs import RUN_STATUS, STORE_FAILED, describe_counts, run_counts
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -85,12 +85,18 @@ class StorePipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         settings = self.settings
-        self.store = NewsStore.open(
-            database_path(settings),
-            batch_size=settings.getint("STORE_BATCH_SIZE", 100),
-            commit_seconds=settings.getfloat("STORE_COMMIT_SECONDS", 2.0),
-            keep_pages=settings.getbool("STORE_PAGES", True),
-        )
+        try:
+            self.store = NewsStore.open(
+                database_path(settings),
+                batch_size=settings.getint("STORE_BATCH_SIZE", 100),
+                commit_seconds=settings.getfloat("STORE_COMMIT_SECONDS", 2.0),
+                keep_pages=settings.getbool("STORE_PAGES", True),
+            )
+        except StoreError as exc:
+            # Not NotConfigured (a component the user turned off): a crawl that cannot keep
+            # anything must not run. CloseSpider here stops it before its first request.
+            logger.critical("%s", exc)
+            raise CloseSpider(STORE_FAILED) from exc
         if settings.getbool("CRAWL_RUNS_ENABLED", True):
             self.start_runs(spider)
             # Every batch commits with the counts of the articles in it: a crawl that is
