@@ -25,6 +25,8 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from twisted.internet.task import LoopingCall
 
+from crawler.schedule.sitelock import state_dir
+from crawler.schedule.state import RunRecorder
 from crawler.signals import fetch_validated, inc_stat, page_failed
 from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, StoreError, database_path
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSettings, progress_logger
@@ -97,6 +99,8 @@ class StorePipeline:
             # anything must not run. CloseSpider here stops it before its first request.
             logger.critical("%s", exc)
             raise CloseSpider(STORE_FAILED) from exc
+        # Runs that killed processes left `running`; this crawl holds the locks of its own sites.
+        RunRecorder(self.store).settle_orphans(state_dir(settings), held=getattr(spider, "locks", {}))
         if settings.getbool("CRAWL_RUNS_ENABLED", True):
             self.start_runs(spider)
             # Every batch commits with the counts of the articles in it: a crawl that is

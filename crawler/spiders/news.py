@@ -66,8 +66,8 @@ class NewsSpider(ArchiveSpider):
         super().__init__(**kwargs)
         self.site_arg, self.url_arg, self.since_arg = site, url, since
         self.sites: list[Site] = []
-        # Set by lock_sites in a crawl started by hand: the locks held, the sites skipped.
-        self.locks: list[SiteLock] = []
+        # Set by lock_sites in a crawl started by hand: the locks held (by site), the sites skipped.
+        self.locks: dict[str, SiteLock] = {}
         self.locked_out: list[str] = []
 
     @classmethod
@@ -103,7 +103,7 @@ class NewsSpider(ArchiveSpider):
         for site in self.sites:
             lock = SiteLock(site_lock_path(folder, site.name))
             if lock.acquire():
-                self.locks.append(lock)
+                self.locks[site.name] = lock
                 free.append(site)
             else:
                 logger.warning("Site %s is being crawled by another process (%s): skipped", site.name, lock.path)
@@ -157,7 +157,7 @@ class NewsSpider(ArchiveSpider):
             )
 
     def closed(self, reason: str) -> None:
-        for lock in self.locks:
+        for lock in self.locks.values():
             lock.release()
 
     def site_for_url(self, url: str) -> Site | None:

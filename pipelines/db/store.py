@@ -358,9 +358,10 @@ class NewsStore(ArchiveReader, NearDupTables):
         )
 
     def start_run(self, command: str, site: str | None = None) -> int:
+        """A new ``running`` row, with this process's id: a run whose process is gone is settled later."""
         self.commit()
         run_id = self.db["crawl_runs"].insert(
-            {"command": command, "site": site, "started": utc_now(), "status": "running"}
+            {"command": command, "site": site, "started": utc_now(), "status": "running", "pid": os.getpid()}
         ).last_pk
         return int(run_id)
 
