@@ -46,7 +46,8 @@ def in_form(page: str, form: str) -> bytes:
     if form == "nfd":
         return decomposed.encode("utf-8")
     if form == "nfd-references":
-        return re.sub("[\u0300-\u036f]", lambda mark: f"&#{ord(mark[0])};", decomposed).encode("ascii", "xmlcharrefreplace")
+        references = re.sub("[\u0300-\u036f]", lambda mark: f"&#{ord(mark[0])};", decomposed)
+        return references.encode("ascii", "xmlcharrefreplace")
     if form == "windows-1258":
         return windows_1258(page.replace('charset="utf-8"', 'charset="windows-1258"'))
     raise ValueError(form)

@@ -90,13 +90,15 @@ def test_which_runs_are_over(tmp_path, db_path, dead_pid, zombie_pid, alive_pid,
     settled = RunRecorder(store).settle_orphans(locks, held=["e.vn"])
     store.close()
     held_elsewhere.release()
-    over = {"killed crawl, lock free", "ended crawl, not reaped", "killed replay", "scheduler killed before its crawl started",
+    over = {"killed crawl, lock free", "ended crawl, not reaped", "killed replay",
+            "scheduler killed before its crawl started",
             "killed crawl of a site the caller holds"}
     assert sorted(settled) == sorted(runs[name] for name in over)
     rows = statuses(db_path)
     for name, run_id in runs.items():
         assert rows[run_id] == (("failed", None, True) if name in over else ("running", None, False)), name
-    assert f"Run {runs['killed replay']} (replay) was left running by a process that is gone: marked failed" in caplog.text
+    message = f"Run {runs['killed replay']} (replay) was left running by a process that is gone: marked failed"
+    assert message in caplog.text
 
 
 @deferred_f_from_coro_f

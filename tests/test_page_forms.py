@@ -18,7 +18,8 @@ LEAD = "Hội nghị đánh giá kết quả thực hiện nhiệm vụ năm 202
 MESSY_HEAD = '<meta name="keywords" content="biên\n   giới,  huấn\tluyện">'
 MESSY_BYLINE = (
     "<div class='breadcrumb'><a href='/'>Trang chủ</a> <a href='/qp'>Quốc\n   phòng   an ninh</a></div>"
-    "<p class='sapo'>Hội nghị   đánh giá kết quả\n thực hiện nhiệm vụ năm 2022 và triển khai\n   phương hướng năm 2023.</p>"
+    "<p class='sapo'>Hội nghị   đánh giá kết quả\n thực hiện nhiệm vụ năm 2022 và triển khai\n"
+    "   phương hướng năm 2023.</p>"
 )
 CREDITS = {
     "closing paragraph": "<p>Tin,   ảnh:\n   SƠN   BÌNH</p>",
@@ -60,7 +61,8 @@ def test_json_ld_and_meta_values_are_normalized_before_the_name_rules(form):
 
 
 def test_a_line_break_in_the_headline_reads_as_a_space():
-    assert process(article_html(h1="Đảng ủy Tổng cục Kỹ thuật<br>triển khai nhiệm vụ năm 2023")).fields["title"] == TITLE
+    page = article_html(h1="Đảng ủy Tổng cục Kỹ thuật<br>triển khai nhiệm vụ năm 2023")
+    assert process(page).fields["title"] == TITLE
 
 
 @pytest.mark.parametrize(
