@@ -14,6 +14,7 @@ article.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,7 +127,7 @@ class StorePipeline:
         if self.adopt_run_id:
             run_id, self.adopt_run_id = self.adopt_run_id, 0
             return run_id
-        return self.store.start_run(self.command, site)
+        return self.store.start_run(self.command, site, os.getpid())
 
     def open_neardup(self, settings: NearDupSettings) -> None:
         """Load the bucket index, and sign the articles stored while the stage was off."""

@@ -60,9 +60,7 @@ def plant(db_path: Path, command: str, site: str | None, pid: int | None) -> int
     """A run row as a process leaves it when it is killed: running, no end."""
     store = NewsStore.open(db_path)
     try:
-        run_id = store.start_run(command, site)
-        store.db["crawl_runs"].update(run_id, {"pid": pid})
-        return run_id
+        return store.start_run(command, site, pid)
     finally:
         store.close()
 

@@ -357,11 +357,12 @@ class NewsStore(ArchiveReader, NearDupTables):
             [run_id, url, stage, reason, utc_now()],
         )
 
-    def start_run(self, command: str, site: str | None = None) -> int:
-        """A new ``running`` row, with this process's id: a run whose process is gone is settled later."""
+    def start_run(self, command: str, site: str | None = None, pid: int | None = None) -> int:
+        """A new ``running`` row; ``pid``: the process that runs it, so that the row of a process
+        that is gone can be settled later (crawler/schedule/state.py)."""
         self.commit()
         run_id = self.db["crawl_runs"].insert(
-            {"command": command, "site": site, "started": utc_now(), "status": "running", "pid": os.getpid()}
+            {"command": command, "site": site, "started": utc_now(), "status": "running", "pid": pid}
         ).last_pk
         return int(run_id)
 
