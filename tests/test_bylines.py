@@ -131,3 +131,18 @@ def test_outlet_names_are_never_authors():
     head = '<meta name="author" content="BAO MAU ONLINE">' + ld({"@type": "Organization", "name": "Báo Mẫu"})
     fields = process(article_html(byline='<span class="author">Báo điện tử Mẫu</span>', head=head)).fields
     assert fields["author"] is None
+
+
+ORDER = {
+    "byline shown, then meta": ('<span class="author">Minh Anh</span>',
+                                '<meta name="author" content="Lê Văn Bình">', ""),
+    "meta, then JSON-LD": ("", '<meta name="author" content="Minh Anh">' + ld("Lê Văn Bình"), ""),
+    "JSON-LD, then the closing credit": ("", ld({"@type": "Person", "name": "Minh Anh"}), "<p>Tin: LÊ VĂN BÌNH</p>"),
+}
+
+
+@pytest.mark.parametrize(("byline", "head", "end"), ORDER.values(), ids=ORDER.keys())
+def test_the_first_source_naming_people_wins(byline, head, end):
+    fields = process(article_html(byline=byline, head=head, end=end)).fields
+    assert fields["author"] == "Minh Anh"
+    assert fields["text"].split("\n") == PARAGRAPHS  # a closing credit leaves the text all the same

@@ -19,6 +19,7 @@ from pipelines.vietnamese.body import clean_body, focus_body
 from pipelines.vietnamese.dates import parse_datetime
 from pipelines.vietnamese.bylines import person_names
 from pipelines.vietnamese.metadata import page_metadata, strip_site_suffix
+from pipelines.vietnamese.normalize import AUTHOR_GUESS
 from pipelines.vietnamese.text import clean_line
 
 if TYPE_CHECKING:
@@ -72,13 +73,16 @@ def extract_article(
         return None
     theirs = _trafilatura_fields(document)
     fields: dict[str, Any] = {name: ours.get(name) or theirs.get(name) for name in FIELDS}
-    # trafilatura's author is often the site's name: keep only the people in it.
     if not ours.get("author"):
-        fields["author"] = ", ".join(person_names(theirs["author"], url)) or None
+        # trafilatura's author is a guess (often the site's name: only the people in it count), taken
+        # last, after a credit line closing the text (read in the normalize step).
+        fields["author"] = None
+        fields[AUTHOR_GUESS] = ", ".join(person_names(theirs["author"], url)) or None
     if fields["published"] and not ours.get("published"):
         fields["published"] = parse_datetime(fields["published"])
     # Our headline is the <h1> as shown (page_metadata strips only its <title>/og:title fallbacks).
     if not ours.get("title") and fields["title"]:
         fields["title"] = strip_site_suffix(fields["title"], url)
-    fields["text"] = clean_body(document.text, fields["title"], fields["description"], fields["author"])
+    author = fields["author"] or fields.get(AUTHOR_GUESS)
+    fields["text"] = clean_body(document.text, fields["title"], fields["description"], author)
     return fields if fields["text"] else None

@@ -302,10 +302,13 @@ def _dates(tree: HtmlElement, articles: list[dict[str, Any]]) -> tuple[str | Non
 
 
 def _authors(tree: HtmlElement, articles: list[dict[str, Any]], url: str) -> str | None:
+    """The people the page names as authors: the byline shown, the author meta tags, JSON-LD, by the
+    same rules (:func:`person_names`); the first that names people wins (the credit line closing the
+    text comes after these: :func:`pipelines.vietnamese.normalize.normalize_article`)."""
     sources: list[Iterable[str]] = [
         (_text(element) for xpath in BYLINE_XPATHS for element in select(tree, xpath)),
-        (name for a in articles for name in _strings(a.get("author"))),
         meta(tree, *AUTHOR_META),
+        (name for a in articles for name in _strings(a.get("author"))),
     ]
     for source in sources:
         for value in source:
