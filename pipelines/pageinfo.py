@@ -68,7 +68,10 @@ def classify_page(tree: HtmlElement, url_says_article: bool, min_chars: int = 50
     if types & ARTICLE_TYPES:
         return "article", "its JSON-LD says it is an article"
     if og_type == "article":
-        if any(isinstance(o.get("datePublished"), str) for o in objects) or next(meta(tree, *PUBLISHED_META), None):
+        head = tree.find("head")  # the page's own date, not those of the items a listing marks up
+        if any(isinstance(o.get("datePublished"), str) for o in objects) or next(
+            meta(tree if head is None else head, *PUBLISHED_META), None
+        ):
             return "article", "og:type article, with a publication date"
         body, links = paragraph_block(tree), len(tree.xpath("//a[@href]"))
         if body >= min_chars or links < LISTING_MIN_LINKS:

@@ -94,6 +94,9 @@ LISTINGS = {
     "website.html": section_page("https://baomau.example.vn/thoi-su", '<meta property="og:type" content="website">'),
     # Some CMSs say og:type=article on every page, their sections too.
     "section.html": section_page("https://baomau.example.vn/thoi-su", '<meta property="og:type" content="article">'),
+    # ... and mark up each item's date: not the page's own.
+    "dated-items.html": section_page("https://baomau.example.vn/xa-hoi", '<meta property="og:type" content="article">')
+    .replace('<div class="item">', '<div class="item"><meta itemprop="datePublished" content="2026-03-07T08:00:00">'),
     "collection.html": section_page("https://baomau.example.vn/kinh-te", '<script type="application/ld+json">'
                                     '{"@type": "CollectionPage", "name": "Kinh tế"}</script>'),
     "untyped.html": section_page("https://baomau.example.vn/the-thao"),
