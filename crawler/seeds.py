@@ -7,7 +7,8 @@ then the paragraphs.
 
 A saved page (``.html``, ``.htm``, optionally gzipped as ``.html.gz``) goes
 through the per-page function like a fetched one, under the URL it states
-(``<link rel="canonical">``, else ``og:url``) or the one given with ``--url``.
+(``<link rel="canonical">``, else ``og:url``) or the one given with ``--url``,
+and must pass the same "is this an article" test (a listing page is skipped).
 
 Reading a seed does no parsing of HTML: a text seed becomes the fields of an
 extracted article (:class:`TextSeed`), a saved page the bytes of a fetched one
@@ -126,9 +127,10 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
 
 
 def read_saved_page(path: Path, max_bytes: int, url: str | None = None) -> Fetched:
-    """A saved HTML page (``.html``, ``.htm``, ``.html.gz``) as a fetched page, always an article.
+    """A saved HTML page (``.html``, ``.htm``, ``.html.gz``) as a fetched page.
 
-    Its URL is ``url`` when given, else the one the page states (found by the worker).
+    Its URL is ``url`` when given, else the one the page states (found by the worker). Whether
+    it is an article the page says, by the same test as a crawled page's (found by the worker too).
     """
     data = read_bytes(path, max_bytes)
     if path.name.lower().endswith(".gz"):
@@ -137,7 +139,7 @@ def read_saved_page(path: Path, max_bytes: int, url: str | None = None) -> Fetch
         raise SeedError("binary file (contains NUL bytes), not an HTML page")
     if b"<" not in data:
         raise SeedError("not an HTML page (no markup)")
-    return Fetched(url, data, kind="article", canonical="never" if url else "any")
+    return Fetched(url, data, url_says_article=None, canonical="never" if url else "any")
 
 
 # File suffix -> reader(path, max_bytes, url=None). Longest suffix wins (".html.gz" before ".gz").

@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-# A page or file that could not become an article: url, stage, reason, site (or None).
+# A page or file that could not become an article: url, stage, reason, site (or None), and
+# skipped (True: not an article, say a listing page replayed; counted apart from failures).
 page_failed = object()
 # A feed or sitemap answered with validators for the next run's conditional GET:
 # url, etag, last_modified, status. Stored only when the run finishes (see the writer).
 fetch_validated = object()
 
 
-def report_failure(crawler: Crawler, url: str, stage: str, reason: str, site: str | None = None) -> None:
-    """Record a page or file that could not become an article (stage: fetch, extract, replay...)."""
-    crawler.signals.send_catch_log(page_failed, url=url, stage=stage, reason=reason, site=site)
+def report_failure(
+    crawler: Crawler, url: str, stage: str, reason: str, site: str | None = None, skipped: bool = False
+) -> None:
+    """Record a page or file that could not become an article (stage: fetch, extract, replay...);
+    ``skipped``: one that is not an article at all, counted as skipped rather than failed."""
+    crawler.signals.send_catch_log(page_failed, url=url, stage=stage, reason=reason, site=site, skipped=skipped)
 
 
 def inc_stat(crawler: Crawler, stat: str, site: str | None = None) -> None:

@@ -6,6 +6,7 @@ Pure functions over strings, testable without Scrapy.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "is_asset",
     "looks_like_article_url",
     "same_site",
+    "url_says_article",
     "url_shape",
 ]
 
@@ -67,6 +69,14 @@ def looks_like_article_url(url: str) -> bool:
     """A guess for sites without ``allow`` patterns: a long numeric id or a slug of five words or more."""
     path = urlsplit(url).path
     return bool(ARTICLE_ID.search(path) or ARTICLE_SLUG.search(path))
+
+
+def url_says_article(url: str, allow: Iterable[str] = ()) -> bool:
+    """Whether ``url`` is an article's: by the site's ``allow`` patterns when it has some, else by its shape."""
+    patterns = tuple(allow)
+    if patterns:
+        return any(re.search(pattern, url) for pattern in patterns)
+    return looks_like_article_url(url)
 
 
 def url_shape(url: str) -> str:

@@ -10,22 +10,31 @@ pages waiting for a worker, and the downloader backs off when they are many.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
 from pipelines.neardup.index import NearDupSettings
-from pipelines.page import Fetched, PageOptions, PageResult
+from pipelines.page import Fetched, PageOptions, PageResult, SiteRules
 from pipelines.workers import PagePool, PageTimeout, WorkerFailed, run_job
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from crawler.sites import Site
+
 logger = logging.getLogger(__name__)
 
 
-def page_options(settings: Any) -> PageOptions:
-    """The :class:`PageOptions` of a crawler's settings (``NORMALIZE_MIN_WORDS``, ``NEARDUP_*``, ...)."""
+def site_rules(sites: Iterable[Site]) -> tuple[SiteRules, ...]:
+    """What the per-page function needs of each site: its domain, ``allow`` and ``cleanup``."""
+    return tuple(SiteRules(site.domain, tuple(site.allow), tuple(site.cleanup)) for site in sites)
+
+
+def page_options(settings: Any, sites: Iterable[Site] = ()) -> PageOptions:
+    """The :class:`PageOptions` of a crawler's settings (``NORMALIZE_MIN_WORDS``, ``NEARDUP_*``, ...) and sites."""
     neardup = None
     if settings.getbool("NEARDUP_ENABLED", True):
         values = NearDupSettings.from_settings(settings)
@@ -35,6 +44,7 @@ def page_options(settings: Any) -> PageOptions:
         min_article_chars=settings.getint("NEWS_MIN_ARTICLE_CHARS", 500),
         keep_page=settings.getbool("STORE_PAGES", True),
         neardup=neardup,
+        sites=site_rules(sites),
     )
 
 
@@ -49,21 +59,35 @@ class Extractor:
 
     def __init__(self, crawler: Crawler, workers: int, timeout: float, options: PageOptions) -> None:
         self.crawler = crawler
+        self.workers = workers
         self.timeout = timeout
         self.options = options
-        self.pool = PagePool(workers, timeout, options) if workers > 0 else None
+        self._pool: PagePool | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Extractor:
+    def from_crawler(cls, crawler: Crawler, sites: Iterable[Site] = ()) -> Extractor:
         settings = crawler.settings
         workers, timeout = settings.getint("EXTRACT_WORKERS", 2), settings.getfloat("EXTRACT_TIMEOUT", 60.0)
         if workers < 0 or timeout <= 0:
             raise ValueError(
                 f"EXTRACT_WORKERS must be 0 or more and EXTRACT_TIMEOUT above 0, got {workers} and {timeout}"
             )
-        extractor = cls(crawler, workers, timeout, page_options(settings))
+        extractor = cls(crawler, workers, timeout, page_options(settings, sites))
         crawler.signals.connect(extractor.close, signal=signals.spider_closed)
         return extractor
+
+    def use_sites(self, sites: Iterable[Site]) -> None:
+        """Process pages by these sites' rules (``allow``, ``cleanup``); before the first page (the
+        workers get the options when they start)."""
+        assert self._pool is None, "use_sites() after the workers started"
+        self.options = replace(self.options, sites=site_rules(sites))
+
+    @property
+    def pool(self) -> PagePool | None:
+        """The worker pool (None: pages are processed in this process), made on first use."""
+        if self._pool is None and self.workers > 0:
+            self._pool = PagePool(self.workers, self.timeout, self.options)
+        return self._pool
 
     async def page(self, page: Fetched) -> PageResult:
         """The page through :func:`pipelines.page.process_page`; timeouts and crashes come back as failures."""
@@ -102,5 +126,5 @@ class Extractor:
                 stats.inc_value("normalize/byline_author")
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
+        if self._pool is not None:
+            self._pool.close()

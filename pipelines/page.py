@@ -20,14 +20,24 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from crawler.urls import clean_url, same_site
+from crawler.urls import clean_url, same_site, url_says_article
 from pipelines.neardup.minhash import Banding, Signer
-from pipelines.pageinfo import Links, canonical_url, page_kind, page_links
+from pipelines.pageinfo import Links, canonical_url, classify_page, page_links
 from pipelines.vietnamese.encoding import decode_html
 from pipelines.vietnamese.normalize import normalize_article
 from pipelines.vietnamese.text import fold
 
-__all__ = ["Fetched", "PageOptions", "PageResult", "content_hash", "process_page", "process_text"]
+__all__ = ["Fetched", "PageOptions", "PageResult", "SiteRules", "content_hash", "process_page", "process_text"]
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """What the per-page function needs of a configured site (``crawler/sites.yml``), as plain strings:
+    its domain, the patterns of its article URLs (``allow``) and its own boilerplate lines (``cleanup``)."""
+
+    domain: str
+    allow: tuple[str, ...] = ()
+    cleanup: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,14 @@ class PageOptions:
     keep_page: bool = True  # STORE_PAGES: gzip the page for the pages table
     # (num_perm, shingle_size, candidate_threshold) of NEARDUP_*; None when near-duplicates are off.
     neardup: tuple[int, int, float] | None = (128, 3, 0.25)
+    # The configured sites: a page follows the rules of the site its URL is on.
+    sites: tuple[SiteRules, ...] = ()
+
+    def site(self, url: str | None) -> SiteRules | None:
+        """The rules of the configured site ``url`` is on, if any."""
+        if url and url.startswith(("http://", "https://")):
+            return next((rules for rules in self.sites if same_site(url, rules.domain)), None)
+        return None
 
 
 @dataclass
@@ -46,8 +64,10 @@ class Fetched:
     """A page as fetched, saved or stored.
 
     ``kind``: what the page must be taken for (``"listing"`` for a home page,
-    ``"article"`` for a saved or stored page), or None to let the page say
-    (og:type, JSON-LD, else ``url_says_article`` and enough paragraph text).
+    ``"article"`` for a stored page), or None to let the page say (og:type,
+    JSON-LD, else ``url_says_article`` and enough paragraph text). For a saved
+    page ``url_says_article`` is None: its article URL (canonical, og:url or the
+    one given) is asked, by its site's ``allow`` patterns or its shape.
     ``canonical``: how the article's URL is chosen: ``"site"``, the page's
     canonical URL when it is on ``domain``; ``"any"``, any absolute canonical URL
     (a saved page; ``url`` may then be None); ``"never"``, ``url`` as it is.
@@ -57,7 +77,7 @@ class Fetched:
     body: bytes
     content_type: str | None = None
     kind: str | None = None
-    url_says_article: bool = False
+    url_says_article: bool | None = False
     domain: str | None = None
     canonical: str = "site"
     gzipped: bool = False  # a stored page (``pages.html_gz``)
@@ -65,8 +85,8 @@ class Fetched:
 
 @dataclass
 class PageResult:
-    """``kind``: ``"article"`` (with ``fields``), ``"listing"`` (with ``links``), ``"empty"``
-    (no text left after cleaning) or ``"failed"`` (with ``reason``)."""
+    """``kind``: ``"article"`` (with ``fields``), ``"listing"`` (with ``links``, and in ``reason`` why it is
+    not an article), ``"empty"`` (no text left after cleaning) or ``"failed"`` (with ``reason``)."""
 
     kind: str
     url: str | None = None
@@ -125,9 +145,15 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     tree = load_html(html)
     if tree is None:
         return PageResult("failed", page.url, reason="not an HTML page")
-    kind = page.kind or page_kind(tree, page.url_says_article, options.min_article_chars)
+    kind, why = page.kind, None
+    if kind is None:
+        says = page.url_says_article
+        if says is None:  # a saved page: is its own URL an article's, as the crawl asks of a link?
+            own = _article_url(page, tree)  # (without one, the rest of the test decides; then --url is asked)
+            says = url_says_article(own, getattr(options.site(own), "allow", ())) if own else True
+        kind, why = classify_page(tree, says, options.min_article_chars)
     if kind != "article":
-        return PageResult("listing", page.url, links=page_links(tree, page.url or ""))
+        return PageResult("listing", page.url, links=page_links(tree, page.url or ""), reason=why)
     url = _article_url(page, tree)
     if not url:
         return PageResult("failed", stage="url", reason='no URL: the page has no <link rel="canonical"> or '
@@ -135,7 +161,7 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     fields = extract_article(tree, url, config)
     if fields is None:
         return PageResult("failed", url, reason="no article text found in the page")
-    result = process_text(fields, options)
+    result = process_text(fields, options, url)
     result.url = url
     if result.kind == "article" and options.keep_page:
         # Level 3: half the time of 6 for pages 10 % larger; mtime 0: the same page gives the same bytes.
@@ -143,9 +169,12 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     return result
 
 
-def process_text(fields: dict[str, Any], options: PageOptions) -> PageResult:
-    """An extracted article (or a text seed) normalized, hashed, folded for search and signed."""
-    normalized, byline_author = normalize_article(fields, options.min_words)
+def process_text(fields: dict[str, Any], options: PageOptions, url: str | None = None) -> PageResult:
+    """An extracted article (or a text seed) normalized by the rules of its site (its ``url``, else
+    the seed's), hashed, folded for search and signed."""
+    url = url or fields.get("url")
+    rules = options.site(url)
+    normalized, byline_author = normalize_article(fields, options.min_words, rules.cleanup if rules else (), url or "")
     if normalized is None:
         return PageResult("empty", reason="no article text after cleaning")
     text = normalized["text"]

@@ -19,12 +19,16 @@ RUN_COUNTS = {
     "duplicate": "dedupe/duplicate",
     "unchanged": "dedupe/unchanged",
     "failed": "failures/count",
+    "skipped": "skipped/count",
     "pages": "news/pages",
     "not_modified": "news/not_modified",
     "robots_skipped": "news/robots_skipped",
     "http_errors": "news/http_errors",
     "extract_failed": "failures/extract",
 }
+# The close reason of a crawl whose database could not be opened: it stops before its first
+# request, and the commands exit with status 1.
+STORE_FAILED = "store_failed"
 # Scrapy's close reason -> crawl_runs.status.
 RUN_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
 

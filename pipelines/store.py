@@ -14,6 +14,7 @@ article.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from itemadapter import ItemAdapter
 from scrapy import signals
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from twisted.internet.task import LoopingCall
 
+from crawler.schedule.sitelock import state_dir
+from crawler.schedule.state import RunRecorder
 from crawler.signals import fetch_validated, inc_stat, page_failed
-from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, database_path
+from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, StoreError, database_path
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.neardup.minhash import Signature
-from pipelines.runs import RUN_STATUS, describe_counts, run_counts
+from pipelines.runs import RUN_STATUS, STORE_FAILED, describe_counts, run_counts
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -50,7 +53,7 @@ class StorePipeline:
     of adding one: ``scrapy schedule`` makes it before the crawl starts).
 
     Stats: ``store/new``, ``store/updated``, ``dedupe/duplicate``, ``dedupe/unchanged``
-    (all also per site), ``failures/count``, ``failures/<stage>``, ``neardup/signed``,
+    (all also per site), ``failures/count``, ``failures/<stage>``, ``skipped/count``, ``neardup/signed``,
     ``neardup/linked``, ``neardup/links``, ``neardup/caught_up``.
     """
 
@@ -85,12 +88,20 @@ class StorePipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         settings = self.settings
-        self.store = NewsStore.open(
-            database_path(settings),
-            batch_size=settings.getint("STORE_BATCH_SIZE", 100),
-            commit_seconds=settings.getfloat("STORE_COMMIT_SECONDS", 2.0),
-            keep_pages=settings.getbool("STORE_PAGES", True),
-        )
+        try:
+            self.store = NewsStore.open(
+                database_path(settings),
+                batch_size=settings.getint("STORE_BATCH_SIZE", 100),
+                commit_seconds=settings.getfloat("STORE_COMMIT_SECONDS", 2.0),
+                keep_pages=settings.getbool("STORE_PAGES", True),
+            )
+        except StoreError as exc:
+            # Not NotConfigured (a component the user turned off): a crawl that cannot keep
+            # anything must not run. CloseSpider here stops it before its first request.
+            logger.critical("%s", exc)
+            raise CloseSpider(STORE_FAILED) from exc
+        # Runs that killed processes left `running`; this crawl holds the locks of its own sites.
+        RunRecorder(self.store).settle_orphans(state_dir(settings), held=getattr(spider, "locks", {}))
         if settings.getbool("CRAWL_RUNS_ENABLED", True):
             self.start_runs(spider)
             # Every batch commits with the counts of the articles in it: a crawl that is
@@ -116,7 +127,7 @@ class StorePipeline:
         if self.adopt_run_id:
             run_id, self.adopt_run_id = self.adopt_run_id, 0
             return run_id
-        return self.store.start_run(self.command, site)
+        return self.store.start_run(self.command, site, os.getpid())
 
     def open_neardup(self, settings: NearDupSettings) -> None:
         """Load the bucket index, and sign the articles stored while the stage was off."""
@@ -238,10 +249,14 @@ class StorePipeline:
 
     # --- signals -------------------------------------------------------------------
 
-    def page_failed(self, url: str, stage: str, reason: str, site: str | None = None) -> None:
-        """Keep a page or file that could not become an article, with its reason, in its run."""
-        inc_stat(self.crawler, "failures/count", site)
-        inc_stat(self.crawler, f"failures/{stage}", site)
+    def page_failed(self, url: str, stage: str, reason: str, site: str | None = None, skipped: bool = False) -> None:
+        """Keep a page or file that could not become an article, with its reason, in its run
+        (counted as ``skipped`` when it is not an article at all, else as ``failed``)."""
+        if skipped:
+            inc_stat(self.crawler, "skipped/count", site)
+        else:
+            inc_stat(self.crawler, "failures/count", site)
+            inc_stat(self.crawler, f"failures/{stage}", site)
         if self.store is None:
             logger.error("Failed %s (%s): %s", url, stage, reason)
             return

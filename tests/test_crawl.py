@@ -264,7 +264,11 @@ def test_interrupted_crawl_resumes_from_jobdir(tmp_path, stop, status):
         database = Database(db)
         assert sorted(r["url"] for r in database["articles"].rows) == sorted(slow.url(f"/{s}") for s in ARTICLES)
         assert database["article_urls"].count == len(ARTICLES) + 3
-        assert [r["status"] for r in database["crawl_runs"].rows_where(order_by="id")] == [status, "finished"]
+        runs = list(database["crawl_runs"].rows_where(order_by="id"))
+        # The killed run's process is gone and its site's lock free: the next crawl settles it, exit code unknown.
+        settled = "failed" if stop == signal.SIGKILL else status
+        assert [(r["status"], r["exit_code"]) for r in runs] == [(settled, None), ("finished", None)]
+        assert runs[0]["finished"] and runs[0]["pid"] == process.pid
         if stop == signal.SIGINT:
             # Nothing fetched twice: the resumed run continued the queue instead of starting again.
             fetched = article_paths(slow.log)
@@ -322,3 +326,29 @@ async def test_a_crawl_by_hand_skips_a_site_another_process_is_crawling(site, tm
     assert "being crawled by another process" not in caplog.text
     assert Database(db).execute("select count(*) from articles").fetchone()[0] > 0
     assert SiteLock(site_lock_path(tmp_path / "news-schedule", "127.0.0.1")).acquire()  # released at the end
+
+
+@deferred_f_from_coro_f
+async def test_a_stored_article_is_never_fetched_again_whatever_its_url(tmp_path):
+    """Articles at URLs the URL rules do not call articles' (a 4-digit id, a short slug): their pages say
+    og:type=article, so they are stored; from then on their URLs are known articles, not listings to re-read."""
+    from tests.articlepage import article_html
+    from tests.newsite import listing
+
+    short = ["/bai/1234", "/tin-vui", "/tin/5678.html"]
+    with NewsSite() as site:
+        dated = '<meta property="article:published_time" content="2026-03-07T08:00:00+07:00">'
+        for number, path in enumerate(short):
+            page = article_html(head=dated + f'<link rel="canonical" href="{site.url(path)}">')
+            site.pages[path] = ("text/html; charset=utf-8", page.replace("Sáng 10-1", f"Sáng {number + 10}-1").encode())
+        site.pages["/"] = ("text/html; charset=utf-8", listing("Báo Mẫu", [*short, "/thoi-su"]).encode())
+        db = tmp_path / "news.db"
+        await crawl(site, db)
+        stored = {row["url"] for row in Database(db)["articles"].rows}
+        assert {site.url(path) for path in short} <= stored
+        mark = len(site.log)
+        second = await crawl(site, db)
+        again = site.paths(mark)
+        assert "/" in again and "/thoi-su" in again  # listings are read again
+        assert not set(short) & set(again)
+        assert second.stats.get_value("news/known") >= len(short)

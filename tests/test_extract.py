@@ -11,7 +11,8 @@ from trafilatura.settings import use_config
 
 from pipelines.vietnamese.extract import extract_article
 from pipelines.vietnamese.normalize import normalize_text
-from pipelines.vietnamese.metadata import json_ld, json_ld_types, person_names, strip_site_suffix
+from pipelines.vietnamese.bylines import person_names
+from pipelines.vietnamese.metadata import json_ld, json_ld_types, strip_site_suffix
 
 PAGES = Path(__file__).parent / "pages"
 CONFIG = use_config()

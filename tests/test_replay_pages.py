@@ -60,7 +60,8 @@ def test_url_option_and_missing_url(tmp_path: Path, db_path: Path) -> None:
     failure = next(Database(db_path)["failures"].rows)
     assert failure["url"] == str(page) and "canonical" in failure["reason"]
 
-    url = "https://thoisu.example.vn/xe-buyt-dien-d5001.html"
+    # An article's URL: the page states no type, so its URL and text must say it, as for a crawled page.
+    url = "https://thoisu.example.vn/ha-noi-xe-buyt-dien-d5001.html"
     result = run_scrapy("replay", "--url", url, str(page), db=db_path)
     assert result.returncode == 0, result.stderr[-2000:]
     row = next(Database(db_path)["articles"].rows)
@@ -77,3 +78,82 @@ async def test_broken_gzip_is_reported(tmp_path: Path, db_path: Path) -> None:
     assert exit_status(await run_spider(ReplaySpider, db_path, paths=[str(broken)])) == 1
     reason = next(Database(db_path)["failures"].rows)["reason"]
     assert "gzip" in reason
+
+
+def section_page(url: str, head: str = "") -> str:
+    """A section page of our own: forty headlines with their summaries, each in its own item."""
+    items = "".join(
+        f'<div class="item"><h3><a href="/thoi-su/tin-so-{n}-{10000 + n}.html">Tin thứ {n} trong ngày</a></h3>'
+        f"<p>Tóm tắt ngắn của tin thứ {n}, đủ để người đọc biết chuyện gì đã xảy ra.</p></div>" for n in range(40)
+    )
+    return (f'<html lang="vi"><head><meta charset="utf-8"><title>Thời sự - Báo Mẫu</title>'
+            f'<link rel="canonical" href="{url}">{head}</head><body><h1>Thời sự</h1>{items}</body></html>')
+
+
+LISTINGS = {
+    "website.html": section_page("https://baomau.example.vn/thoi-su", '<meta property="og:type" content="website">'),
+    # Some CMSs say og:type=article on every page, their sections too.
+    "section.html": section_page("https://baomau.example.vn/thoi-su", '<meta property="og:type" content="article">'),
+    # ... and mark up each item's date: not the page's own.
+    "dated-items.html": section_page("https://baomau.example.vn/xa-hoi", '<meta property="og:type" content="article">')
+    .replace('<div class="item">', '<div class="item"><meta itemprop="datePublished" content="2026-03-07T08:00:00">'),
+    "collection.html": section_page("https://baomau.example.vn/kinh-te", '<script type="application/ld+json">'
+                                    '{"@type": "CollectionPage", "name": "Kinh tế"}</script>'),
+    "untyped.html": section_page("https://baomau.example.vn/the-thao"),
+}
+
+
+@deferred_f_from_coro_f
+async def test_saved_listing_pages_are_skipped_not_stored(tmp_path: Path, db_path: Path) -> None:
+    from tests.articlepage import URL, article_html
+
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    for name, page in LISTINGS.items():
+        (folder / name).write_text(page, encoding="utf-8")
+    # Articles: one whose URL does not look like an article's but whose page says og:type=article,
+    # one saying nothing with an article's URL and text.
+    dated = '<meta property="article:published_time" content="2026-03-07T08:00:00+07:00">'
+    short = "https://baomau.example.vn/bai/1234"
+    (folder / "dated.html").write_text(article_html(head=dated + f'<link rel="canonical" href="{short}">'), "utf-8")
+    untyped = article_html(head=f'<link rel="canonical" href="{URL}">').replace(
+        '<meta property="og:type" content="article">', "").replace("Sáng 10-1", "Chiều 12-1")  # another text
+    (folder / "untyped-article.html").write_text(untyped, encoding="utf-8")
+
+    crawler = await run_spider(ReplaySpider, db_path, paths=[str(folder)])
+    counts = run_counts(crawler.stats)
+    assert exit_status(crawler) == 0  # skipping is not failing
+    assert (counts["new"], counts["skipped"], counts["failed"]) == (2, len(LISTINGS), 0)
+    db = Database(db_path)
+    assert sorted(row["url"] for row in db["articles"].rows) == sorted([short, URL])
+    skipped = {Path(row["url"]).name: row["reason"] for row in db["failures"].rows}
+    assert sorted(skipped) == sorted(LISTINGS)
+    assert all(reason.startswith("not an article: ") for reason in skipped.values())
+    assert "og:type website" in skipped["website.html"] and "section page" in skipped["section.html"]
+    run = next(db["crawl_runs"].rows)
+    assert (run["new"], run["skipped"], run["failed"], run["status"]) == (2, len(LISTINGS), 0, "finished")
+
+
+def test_the_summary_line_counts_the_skipped_pages(tmp_path: Path, db_path: Path) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    shutil.copy(PAGES / "jsonld_article.html", folder / "qdnd.html")
+    (folder / "section.html").write_text(LISTINGS["section.html"], encoding="utf-8")
+    result = run_scrapy("replay", str(folder), db=db_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "1 new, 0 duplicate, 0 unchanged, 0 updated, 0 failed, 1 skipped (not an article)" in result.stdout
+    said = f"Skipped {folder / 'section.html'}: not an article: og:type article, but no publication date"
+    assert said in result.stderr
+
+
+@deferred_f_from_coro_f
+async def test_the_shared_fixtures_lists_are_skipped(shared_data: Path, db_path: Path) -> None:
+    """The real section pages saved beside their articles (some say og:type=article) are not articles."""
+    folder = shared_data / "tracking-news-mcp-fixtures"
+    lists = sorted(path.name for path in folder.glob("*_list.html"))
+    articles = sorted(path.name for path in folder.glob("*.html") if path.name not in lists)
+    crawler = await run_spider(ReplaySpider, db_path, paths=[str(folder)])
+    counts = run_counts(crawler.stats)
+    assert exit_status(crawler) == 0
+    assert (counts["new"], counts["skipped"]) == (len(articles), len(lists))
+    assert sorted(Path(row["url"]).name for row in Database(db_path)["failures"].rows) == lists

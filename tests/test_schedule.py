@@ -366,7 +366,7 @@ def kill_9_scenario(tmp_path: Path, db_path: Path, slow_site: NewsSite, start_sc
     first, second = runs(db_path)
     # The lock was free; the row the dead pair left running is settled as failed.
     assert (first["status"], second["status"]) == ("failed", "finished")
-    assert f"Run {first['id']} of slow.test was left running by a scheduler that died" in result.stderr
+    assert f"Run {first['id']} (schedule of slow.test) was left running by a process that is gone" in result.stderr
 
 
 def test_a_broken_sites_file_stops_the_scheduler_with_a_clear_error(tmp_path, db_path):

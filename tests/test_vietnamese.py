@@ -4,13 +4,12 @@ import unicodedata
 
 import pytest
 
+from pipelines.vietnamese.bylines import extract_byline, proper_case
 from pipelines.vietnamese.text import (
     BOILERPLATE_RULES,
     detect_language,
-    extract_byline,
     fold,
     lead_title,
-    proper_case,
     remove_boilerplate,
     split_paragraphs,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipelines.runs import describe_counts, run_counts
+from pipelines.runs import STORE_FAILED, describe_counts, run_counts
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -17,15 +17,17 @@ def run_spider_to_end(
 ) -> tuple[Crawler, dict[str, int]] | None:
     """Run one offline spider (replay, reextract) to its end and return its crawler and run counts.
 
-    Sets the command's exit status to 1 when the spider could not start, failed
-    on some input, or did not finish; returns None when it could not start.
+    Sets the command's exit status to 1 when the spider could not start (nor open
+    the database), failed on some input, or did not finish; returns None when it
+    could not start.
     (A function, not a base class: Scrapy would list a command class here as a command.)
     """
     assert command.crawler_process is not None
     crawler = command.crawler_process.create_crawler(spidercls)
     command.crawler_process.crawl(crawler, **spider_args)
     command.crawler_process.start()
-    if command.crawler_process.bootstrap_failed or crawler.stats is None:
+    if (command.crawler_process.bootstrap_failed or crawler.stats is None
+            or crawler.stats.get_value("finish_reason") == STORE_FAILED):  # nothing to sum up
         command.exitcode = 1
         return None
     counts = run_counts(crawler.stats)

@@ -3,7 +3,8 @@
 A spider class may define ``check_arguments(settings, **spider_args)``; its
 ValueError (SitesError included) is printed as one ``Error:`` line naming the
 file, site and field, with exit status 1, instead of a traceback from inside
-the crawler.
+the crawler. A crawl closed because its database could not be opened
+(:data:`pipelines.runs.STORE_FAILED`) exits with status 1 too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import argparse
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+
+from pipelines.runs import STORE_FAILED
 
 
 class Command(ScrapyCrawlCommand):
@@ -30,17 +33,27 @@ class Command(ScrapyCrawlCommand):
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        spidercls = None
         if len(args) == 1 and self.crawler_process is not None:
             try:
                 spidercls = self.crawler_process.spider_loader.load(args[0])
             except KeyError:
-                spidercls = None  # Scrapy's own command reports the unknown name
-            check = getattr(spidercls, "check_arguments", None)
-            if check is not None:
-                try:
-                    check(self.settings, **opts.spargs)
-                except ValueError as exc:
-                    print(f"Error: {exc}", file=sys.stderr)
-                    self.exitcode = 1
-                    return
-        super().run(args, opts)
+                pass
+        if spidercls is None:  # Scrapy's own command reports the usage error or the unknown name
+            super().run(args, opts)
+            return
+        assert self.crawler_process is not None
+        check = getattr(spidercls, "check_arguments", None)
+        if check is not None:
+            try:
+                check(self.settings, **opts.spargs)
+            except ValueError as exc:
+                print(f"Error: {exc}", file=sys.stderr)
+                self.exitcode = 1
+                return
+        # Scrapy's run, keeping the crawler to read how it closed.
+        crawler = self.crawler_process.create_crawler(spidercls)
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed or crawler.stats.get_value("finish_reason") == STORE_FAILED:
+            self.exitcode = 1

@@ -10,8 +10,10 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.progress import progress_callback
-from pipelines.neardup.index import CATCH_UP_BATCH, NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
+from crawler.schedule.sitelock import state_dir
+from crawler.schedule.state import RunRecorder
 from pipelines.db.store import NewsStore, StoreError, database_path
+from pipelines.neardup.index import CATCH_UP_BATCH, NearDupConfigError, NearDupIndex, NearDupSettings, progress_logger
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class Command(ScrapyCommand):
             store = NewsStore.open(database_path(self.settings))
         except (NearDupConfigError, StoreError) as exc:
             raise UsageError(str(exc)) from exc
+        RunRecorder(store).settle_orphans(state_dir(self.settings))  # runs that killed processes left `running`
         index = NearDupIndex(store, settings)
         started = time.monotonic()
         try:

@@ -9,7 +9,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands import describe_counts, run_spider_to_end
-from crawler.spiders.replay import ReplaySpider
+from crawler.spiders.replay import NOT_AN_ARTICLE, ReplaySpider
 
 
 class Command(ScrapyCommand):
@@ -52,7 +52,9 @@ class Command(ScrapyCommand):
             return
         crawler, counts = outcome
         files = crawler.stats.get_value("replay/files", 0)
+        skipped = f" ({NOT_AN_ARTICLE})" if counts["skipped"] else ""
         print(
             f"Replayed {files} files into {self.settings.get('NEWS_DB')}: "
-            + describe_counts(counts, "new", "duplicate", "unchanged", "updated", "failed")
+            + describe_counts(counts, "new", "duplicate", "unchanged", "updated", "failed", "skipped")
+            + skipped
         )

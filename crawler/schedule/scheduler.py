@@ -155,7 +155,7 @@ class Scheduler:
             raise
 
     def _start_crawl(self, site: Site, lock: SiteLock) -> bool:
-        self.settle_orphans(site.name)
+        self.runs.settle_orphans(self.options.state_dir, held=[site.name])
         # Another scheduler may have crawled the site between our look and the lock.
         now = datetime.now(timezone.utc)
         if self.next_due(site, now) > now:
@@ -194,19 +194,6 @@ class Scheduler:
         self.runs.set_pid(run_id, process.pid)
         logger.info("Crawl of %s started: run %s, pid %s, log %s", site.name, run_id, process.pid, log_file)
         return True
-
-    def settle_orphans(self, site: str) -> None:
-        """Mark ``failed`` the runs of ``site`` a dead scheduler left ``running``. Call holding the site's lock."""
-        for run_id in self.runs.orphans(site):
-            self.runs.close(run_id, None, None)
-            logger.warning("Run %s of %s was left running by a scheduler that died: marked failed", run_id, site)
-
-    def settle_all_orphans(self) -> None:
-        for site in self.sites:
-            lock = SiteLock(self.lock_path(site.name))
-            if lock.acquire():
-                self.settle_orphans(site.name)
-                lock.release()
 
     def lock_path(self, site: str) -> Path:
         return site_lock_path(self.options.state_dir, site)
@@ -320,7 +307,7 @@ class Scheduler:
     def run_once(self) -> bool:
         """Crawl every site due now, ``max_crawls`` at a time; True when every crawl succeeded."""
         self.install_signal_handlers()
-        self.settle_all_orphans()
+        self.runs.settle_orphans(self.options.state_dir)
         queue = self.due_sites(datetime.now(timezone.utc))
         logger.info("Due now: %s", ", ".join(site.name for site in queue) or "no site")
         while queue or self.running:
@@ -337,7 +324,7 @@ class Scheduler:
     def run_forever(self) -> None:
         """Crawl each site whenever it is due, until SIGTERM or Ctrl-C."""
         self.install_signal_handlers()
-        self.settle_all_orphans()
+        self.runs.settle_orphans(self.options.state_dir)
         self.log_plan()
         while not (self.stopping and not self.running):
             self.handle_signals()

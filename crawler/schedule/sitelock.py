@@ -21,6 +21,15 @@ def site_lock_path(folder: Path, site: str) -> Path:
     return folder / "locks" / f"{site}.lock"
 
 
+def lock_is_free(path: Path) -> bool:
+    """Whether no process holds the lock ``path`` (this one included, through another open file)."""
+    lock = SiteLock(path)
+    if not lock.acquire():
+        return False
+    lock.release()
+    return True
+
+
 class SiteLock:
     """An exclusive ``flock`` on ``<dir>/<site>.lock``, shared with the crawl process.
 

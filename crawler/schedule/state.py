@@ -7,13 +7,20 @@ failed are all read from the database, so a restarted scheduler (or a
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from croniter import croniter
 
+from crawler.schedule.sitelock import lock_is_free, site_lock_path
 from crawler.sites import parse_schedule
 from pipelines.db.store import NewsStore
 from pipelines.vietnamese.dates import utc_now
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FAILURE_SQL",
@@ -62,6 +69,20 @@ def next_due(schedule: str, last_started: datetime | None, now: datetime) -> dat
     return following
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (on this machine: the one the database file is on)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    try:  # a zombie has ended; its parent (killed too, say) has not reaped it
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc: it exists
+        return True
+
+
 def parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -99,13 +120,32 @@ class RunRecorder:
     def row(self, run_id: int) -> dict:
         return dict(self.db["crawl_runs"].get(run_id))
 
-    def orphans(self, site: str) -> list[int]:
-        """Scheduled runs of ``site`` still ``running``: when no process holds the site's
-        lock, their crawl died with the scheduler that watched it (say a kill -9)."""
-        rows = self.db.execute(
-            "select id from crawl_runs where site = ? and command = 'schedule' and status = 'running'", [site]
-        ).fetchall()
-        return [row[0] for row in rows]
+    def settle_orphans(self, folder: Path, held: Iterable[str] = ()) -> list[int]:
+        """Mark ``failed`` (exit code unknown) the runs left ``running`` by a process that is gone.
+
+        Whoever opens the database calls this (a crawl, replay, reextract, neardup, the
+        scheduler): a crawl killed by hand, or a scheduler killed with its crawl, leaves its
+        row ``running``. A run is over when its process is gone (``pid``, when known) and,
+        for a run of a site, when no process holds the site's lock in ``folder`` (the
+        kernel drops it with the last holder), or this process does: ``held``, the sites
+        whose locks the caller took. Returns the ids settled.
+        """
+        held = set(held)
+        settled = []
+        rows = self.db.execute("select id, command, site, pid from crawl_runs where status = 'running'").fetchall()
+        for run_id, command, site, pid in rows:
+            if pid is not None and process_alive(pid):
+                continue
+            if site is None:
+                if pid is None:
+                    continue  # a run of no site from before runs kept their pid: nothing says it is over
+            elif site not in held and not lock_is_free(site_lock_path(folder, site)):
+                continue
+            self.close(run_id, None, None)
+            settled.append(run_id)
+            logger.warning("Run %s (%s%s) was left running by a process that is gone: marked failed",
+                           run_id, command, f" of {site}" if site else "")
+        return settled
 
     def close(self, run_id: int, exit_code: int | None, stopped_for: str | None) -> dict:
         """Settle a run after its process ended; return the final row.

@@ -14,6 +14,7 @@ from scrapy import signals
 
 from crawler.items import ArticleItem
 from crawler.signals import report_failure
+from crawler.sites import Site, SitesError, load_sites
 from pipelines.db.store import ArchiveReader, database_path
 from pipelines.extract import Extractor
 from pipelines.page import PageResult
@@ -41,6 +42,16 @@ async def in_order(jobs: Iterable[tuple[T, Awaitable[R] | None]], window: int) -
         yield head, (await future if future is not None else None)
 
 
+def configured_sites(settings: Any) -> list[Site]:
+    """The sites of ``SITES_FILE``, whose own rules (``allow``, ``cleanup``) apply to their pages;
+    none, with a warning, when the file cannot be used (a replay needs no sites)."""
+    try:
+        return load_sites(settings.get("SITES_FILE"))
+    except SitesError as exc:
+        logger.warning("No site rules (allow, cleanup) for the pages: %s", exc)
+        return []
+
+
 class ArchiveSpider(scrapy.Spider):
     """A spider whose pages go through :class:`~pipelines.extract.Extractor` and whose records go to
     the store pipeline. ``archive`` answers read-only questions (is a URL stored?) on a connection
@@ -52,7 +63,7 @@ class ArchiveSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ArchiveSpider:
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
-        spider.extractor = Extractor.from_crawler(crawler)
+        spider.extractor = Extractor.from_crawler(crawler, configured_sites(crawler.settings))
         spider._archive = None
         crawler.signals.connect(spider._close_archive, signal=signals.spider_closed)
         return spider
@@ -73,8 +84,8 @@ class ArchiveSpider(scrapy.Spider):
         """Pages under way at once in ``start()``: enough to keep every worker busy."""
         return 16 * max(self.settings.getint("EXTRACT_WORKERS", 2), 1)
 
-    def report_failure(self, url: str, stage: str, reason: str, site: str | None = None) -> None:
-        report_failure(self.crawler, url, stage, reason, site)
+    def report_failure(self, url: str, stage: str, reason: str, site: str | None = None, skipped: bool = False) -> None:
+        report_failure(self.crawler, url, stage, reason, site, skipped)
 
     def not_an_article(self, result: PageResult, name: str, site: str | None = None) -> None:
         """A page or seed that gave no article, named ``name``: a failure recorded with its reason,

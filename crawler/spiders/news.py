@@ -39,7 +39,7 @@ from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.signals import fetch_validated, inc_stat
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.spiders.base import ArchiveSpider
-from crawler.urls import clean_url, host, is_asset, looks_like_article_url, same_site, url_shape
+from crawler.urls import clean_url, host, is_asset, same_site, url_says_article, url_shape
 from pipelines.page import Fetched
 from pipelines.pageinfo import Links
 
@@ -67,8 +67,8 @@ class NewsSpider(ArchiveSpider):
         super().__init__(**kwargs)
         self.site_arg, self.url_arg, self.since_arg = site, url, since
         self.sites: list[Site] = []
-        # Set by lock_sites in a crawl started by hand: the locks held, the sites skipped.
-        self.locks: list[SiteLock] = []
+        # Set by lock_sites in a crawl started by hand: the locks held (by site), the sites skipped.
+        self.locks: dict[str, SiteLock] = {}
         self.locked_out: list[str] = []
 
     @classmethod
@@ -89,6 +89,7 @@ class NewsSpider(ArchiveSpider):
             raise
         if not crawler.settings.getint("CRAWL_RUN_ID"):  # by hand: the scheduler's crawls hold their locks
             spider.sites = spider.lock_sites(state_dir(crawler.settings))
+        spider.extractor.use_sites(spider.sites)  # this run's sites, with their -a overrides
         # Settings are frozen after from_crawler: give each site its download slot.
         slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
         for site in spider.sites:
@@ -109,7 +110,7 @@ class NewsSpider(ArchiveSpider):
         for site in self.sites:
             lock = SiteLock(site_lock_path(folder, site.name))
             if lock.acquire():
-                self.locks.append(lock)
+                self.locks[site.name] = lock
                 free.append(site)
             else:
                 logger.warning("Site %s is being crawled by another process (%s): skipped", site.name, lock.path)
@@ -167,7 +168,7 @@ class NewsSpider(ArchiveSpider):
         # it saves it): a resumed run does not read its sitemaps again, having requested them.
         self._state("news_frontier").update(
             {name: [(url, published) for _, url, published in entries] for name, entries in self.frontier.lines.items()})
-        for lock in self.locks:
+        for lock in self.locks.values():
             lock.release()
 
     def site_for_url(self, url: str) -> Site | None:
@@ -240,23 +241,23 @@ class NewsSpider(ArchiveSpider):
         if since and published and published < since:
             inc_stat(self.crawler, "news/too_old", site.name)
             return None
-        if self.requested(url):
+        if self.requested(url) or self.known_article(site, url, link):
             return None
+        return self._request(site, url, "article", self.parse_page, depth, news_links=[link])
+
+    def known_article(self, site: Site, url: str, link: str) -> bool:
+        """Whether the link (as found, or cleaned to ``url``) led to a stored article: then it is an
+        article, whatever its URL looks like, and is not fetched again (one indexed lookup each)."""
         archive = self.archive
         if archive.knows_url(url) or (link != url and archive.knows_url(link)):
             inc_stat(self.crawler, "news/known", site.name)
-            return None
-        return self._request(site, url, "article", self.parse_page, depth, news_links=[link])
+            return True
+        return False
 
     def since_for(self, site: Site) -> datetime | None:
         if self.since is not None:
             return self.since
         return parse_since(site.since_days) if site.since_days else None
-
-    def url_says_article(self, site: Site, url: str) -> bool:
-        if site.allow:
-            return any(re.search(p, url) for p in site.allow)
-        return looks_like_article_url(url)
 
     # --- callbacks -----------------------------------------------------------------
 
@@ -325,11 +326,11 @@ class NewsSpider(ArchiveSpider):
             inc_stat(self.crawler, "news/not_html", site.name)
             return
         # A listing link can still lead to an article that says so (og:type, JSON-LD).
-        url_says_article = meta["news_kind"] == "article" and self.url_says_article(site, clean_url(response.url))
+        says_article = meta["news_kind"] == "article" and url_says_article(clean_url(response.url), site.allow)
         result = await self.extractor.page(Fetched(
             response.url, response.body, content_type.decode("latin-1") if content_type else None,
             kind="listing" if meta["news_kind"] == "home" else None,
-            url_says_article=url_says_article, domain=site.domain,
+            url_says_article=says_article, domain=site.domain,
         ))
         if result.kind == "article":
             inc_stat(self.crawler, "news/articles", site.name)
@@ -359,10 +360,12 @@ class NewsSpider(ArchiveSpider):
             if not link.startswith(("http://", "https://")) or not same_site(link, site.domain) or is_asset(link):
                 continue
             url = clean_url(link)
-            if self.url_says_article(site, url):
+            if url_says_article(url, site.allow):
                 if request := self.article_request(site, link, depth=depth + 1):
                     fresh += 1
                     yield request
+            elif self.requested(url) or self.known_article(site, url, link):
+                continue  # a stored article whose URL does not look like one: never a listing to re-read
             elif not any(re.search(p, url) for p in site.deny):
                 listings.append((url, link in next_pages or bool(PAGINATION.search(url))))
         for url, paging in listings:

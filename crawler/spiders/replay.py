@@ -13,6 +13,8 @@ from pipelines.page import Fetched, PageResult
 
 logger = logging.getLogger(__name__)
 
+# Why a saved page is skipped: the summary line and the failures table say it.
+NOT_AN_ARTICLE = "not an article"
 # Text seeds sent to a worker in one job: a seed takes about a millisecond there, and a
 # round trip to a worker costs a fair part of one.
 TEXT_BATCH = 16
@@ -81,6 +83,10 @@ class ReplaySpider(ArchiveSpider):
         if result.kind == "failed" and result.stage == "url":  # a saved page that names no URL
             logger.error("Skipped seed %s: %s", path, result.reason)
             self.report_failure(str(path), "replay", result.reason or "failed")
+        elif result.kind == "listing":  # a saved page that fails the crawl's test of an article
+            reason = f"{NOT_AN_ARTICLE}: {result.reason}"
+            logger.warning("Skipped %s: %s", path, reason)
+            self.report_failure(str(path), "replay", reason, skipped=True)
         else:  # named by its URL, or by its file when the URL was not read
             self.not_an_article(result, result.url or str(path))
         return None

@@ -196,6 +196,12 @@ def m070_search_index_folded(db: Database) -> None:
     db.execute("ALTER TABLE articles_fts_folded RENAME TO articles_fts")
 
 
+def m080_run_skipped(db: Database) -> None:
+    # Inputs that are not articles at all (a listing page given to `scrapy replay`): counted
+    # apart from the failures, and recorded in the failures table with the reason.
+    db["crawl_runs"].add_column("skipped", int)
+
+
 # Every migration, in the order they are applied (a migration's number is its name, not its place).
 MIGRATIONS = (
     m001_initial,
@@ -206,6 +212,7 @@ MIGRATIONS = (
     m030_neardup_index,
     m060_neardup_memory_index,
     m070_search_index_folded,
+    m080_run_skipped,
 )
 for migration in MIGRATIONS:
     migrations()(migration)

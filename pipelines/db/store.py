@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +48,60 @@ class StoreError(ValueError):
     """The database cannot be used; the message names the file and why."""
 
 
+# How long opening the database waits for another process (its migration, its write batch).
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Another connection holds the lock: worth waiting for, unlike any other error."""
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def _open_database(path: Path) -> Database:
+    """The database at ``path``, in WAL mode and migrated; closed again if any step fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        # SQLite opens a file it cannot write read-only, and says so only at the first write.
+        try:
+            os.close(os.open(path, os.O_RDWR))
+        except OSError as exc:
+            raise StoreError(f"NEWS_DB={path} cannot be written ({exc.strerror}): nothing could be stored") from exc
+    db = Database(path)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        # 16 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
+        db.execute("PRAGMA cache_size = -16384")
+        db.enable_wal()
+        # In WAL mode, NORMAL syncs at checkpoints, not at every commit: a killed process
+        # still loses nothing committed, and the database is never corrupted (only a power
+        # loss can undo the last commits). FULL costs a disk flush per batch.
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def migrate(db: Database) -> None:
+    """Apply the pending migrations once, whoever gets there first.
+
+    Several crawls may open a new database at the same moment: each checks, takes the write
+    lock (``BEGIN IMMEDIATE``, waiting on the busy timeout for the one migrating), and checks
+    again inside it, so a migration is never applied twice.
+    """
+    if not schema.migrations.pending(db):
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        schema.migrations.apply(db)  # reads what is applied again, under the lock; savepoints inside
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
 def database_path(settings: Any) -> Path:
     """The database file: setting ``NEWS_DB`` (the environment variable overrides the default)."""
     path = settings.get("NEWS_DB")
@@ -70,11 +125,11 @@ class ArchiveReader:
         """A reader of ``path``; a file that does not exist yet reads as an empty archive."""
         path = Path(path)
         db = Database(path if path.exists() else ":memory:")
-        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         if path.exists():
             db.execute("PRAGMA query_only = ON")
         else:
-            schema.migrations.apply(db)
+            migrate(db)
         return cls(db)
 
     def close(self) -> None:
@@ -160,23 +215,25 @@ class NewsStore(ArchiveReader, NearDupTables):
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
-        """Open (creating if needed) and migrate the database at ``path``."""
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        A database that another process holds is waited for (SQLite's busy timeout, then
+        retries, up to :data:`BUSY_TIMEOUT_SECONDS` in all); migrations run once, whoever
+        comes first (:func:`migrate`). :class:`StoreError`, naming the file, when it cannot
+        be used: not SQLite, corrupt, read-only, a folder, or still locked.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = Database(path)
-            db.execute("PRAGMA busy_timeout = 30000")
-            # 16 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive.
-            db.execute("PRAGMA cache_size = -16384")
-            db.enable_wal()
-            # In WAL mode, NORMAL syncs at checkpoints, not at every commit: a killed process
-            # still loses nothing committed, and the database is never corrupted (only a power
-            # loss can undo the last commits). FULL costs a disk flush per batch.
-            db.execute("PRAGMA synchronous = NORMAL")
-            schema.migrations.apply(db)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"NEWS_DB={path} is not a usable SQLite database: {exc}") from exc
-        return cls(db, **options)
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                return cls(_open_database(path), **options)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() >= deadline:
+                    raise StoreError(f"NEWS_DB={path} is not a usable SQLite database: {exc}") from exc
+                logger.info("NEWS_DB=%s is busy (%s): trying again", path, exc)
+                time.sleep(random.uniform(0.05, 0.25))
+            except (sqlite3.DatabaseError, OSError) as exc:
+                raise StoreError(f"NEWS_DB={path} is not a usable SQLite database: {exc}") from exc
 
     # --- transactions ---------------------------------------------------------
 
@@ -308,10 +365,12 @@ class NewsStore(ArchiveReader, NearDupTables):
             [run_id, url, stage, reason, utc_now()],
         )
 
-    def start_run(self, command: str, site: str | None = None) -> int:
+    def start_run(self, command: str, site: str | None = None, pid: int | None = None) -> int:
+        """A new ``running`` row; ``pid``: the process that runs it, so that the row of a process
+        that is gone can be settled later (crawler/schedule/state.py)."""
         self.commit()
         run_id = self.db["crawl_runs"].insert(
-            {"command": command, "site": site, "started": utc_now(), "status": "running"}
+            {"command": command, "site": site, "started": utc_now(), "status": "running", "pid": pid}
         ).last_pk
         return int(run_id)
 

@@ -17,7 +17,10 @@ from trafilatura.utils import line_processing, load_html, trim
 
 from pipelines.vietnamese.body import clean_body, focus_body
 from pipelines.vietnamese.dates import parse_datetime
-from pipelines.vietnamese.metadata import page_metadata, person_names, strip_site_suffix
+from pipelines.vietnamese.bylines import person_names
+from pipelines.vietnamese.metadata import page_metadata, strip_site_suffix
+from pipelines.vietnamese.normalize import AUTHOR_GUESS
+from pipelines.vietnamese.text import clean_line
 
 if TYPE_CHECKING:
     from configparser import ConfigParser
@@ -29,7 +32,8 @@ FIELDS = ("title", "author", "published", "modified", "description", "category",
 
 
 def _trafilatura_fields(document: Any) -> dict[str, Any]:
-    return {
+    """trafilatura's metadata, each string cleaned as ours are (:func:`clean_line`) before our rules read it."""
+    values = {
         "title": document.title,
         "author": document.author,
         "published": document.date,
@@ -39,6 +43,7 @@ def _trafilatura_fields(document: Any) -> dict[str, Any]:
         "image": document.image,
         "language": document.language,
     }
+    return {name: (clean_line(value) or None) if isinstance(value, str) else value for name, value in values.items()}
 
 
 def _forget_paragraphs() -> None:
@@ -79,11 +84,16 @@ def extract_article(
         return None
     theirs = _trafilatura_fields(document)
     fields: dict[str, Any] = {name: ours.get(name) or theirs.get(name) for name in FIELDS}
-    # trafilatura's author is often the site's name: keep only the people in it.
     if not ours.get("author"):
-        fields["author"] = ", ".join(person_names(theirs["author"], url)) or None
+        # trafilatura's author is a guess (often the site's name: only the people in it count), taken
+        # last, after a credit line closing the text (read in the normalize step).
+        fields["author"] = None
+        fields[AUTHOR_GUESS] = ", ".join(person_names(theirs["author"], url)) or None
     if fields["published"] and not ours.get("published"):
         fields["published"] = parse_datetime(fields["published"])
-    fields["title"] = strip_site_suffix(fields["title"], url) if fields["title"] else None
-    fields["text"] = clean_body(document.text, fields["title"], fields["description"], fields["author"])
+    # Our headline is the <h1> as shown (page_metadata strips only its <title>/og:title fallbacks).
+    if not ours.get("title") and fields["title"]:
+        fields["title"] = strip_site_suffix(fields["title"], url)
+    author = fields["author"] or fields.get(AUTHOR_GUESS)
+    fields["text"] = clean_body(document.text, fields["title"], fields["description"], author)
     return fields if fields["text"] else None

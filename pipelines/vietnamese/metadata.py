@@ -11,21 +11,22 @@ Everything works on an lxml tree, read-only, and returns plain values.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
 
-from pipelines.vietnamese.text import NAME_SPLIT, PHOTO_CREDIT, RANKS, clean_line, fold, proper_case
+from pipelines.vietnamese.bylines import is_site_name, person_names
+from pipelines.vietnamese.text import clean_line, fold
 from pipelines.vietnamese.dates import has_time, parse_datetime
 
-__all__ = ["json_ld", "json_ld_types", "page_metadata", "person_names", "strip_site_suffix"]
+__all__ = ["json_ld", "json_ld_types", "page_metadata", "strip_site_suffix"]
 
 
 def has_class(name: str) -> str:
@@ -145,12 +146,6 @@ AUTHOR_META = ("dable:author", "article:author", "author", "dc.creator")
 TAG_META = ("news_keywords", "keywords", "article:tag")
 SECTION_META = ("article:section", "articleSection")
 
-# Authors that are the site or a desk, not people (folded, no spaces).
-NOT_PEOPLE = ("online", "news", "bao", "tapchi", "dientu", "toasoan", "bientap", "vccorp", "admin", "pv", "btv",
-              "ctv", "dcsvn", "vietnam+", "vietnamplus", "congannhandan", "nhandan", "quandoinhandan", "ttxvn")
-_DOMAIN_WORD = re.compile(r"(?:\b|\.)(?:vn|com|net|org)\s*$", re.IGNORECASE)
-_RANK_PREFIX = re.compile(r"^(?:(?:" + "|".join(re.escape(r) for r in RANKS) + r")\.?\s+)+", re.IGNORECASE)
-_OUTLET_WORDS = re.compile(r"^(?:Báo|Tạp chí|Đài|Cổng thông tin|Trang tin|Thông tấn xã)\b", re.IGNORECASE)
 _OUTLET_PREFIX = re.compile(r"^\s*\([^()]{2,30}\)\s*[-–—:]*\s*")
 _TITLE_SEPARATORS = re.compile(r"\s+[-|–—]\s+")
 ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "blogposting",
@@ -160,8 +155,13 @@ ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnews
 # --- Small readers -------------------------------------------------------------------
 
 def _text(element: Any) -> str:
+    """An element's text as a reader sees it, one clean line (:func:`clean_line`)."""
     if isinstance(element, str):
         return clean_line(element)
+    if element.find(".//br") is not None:  # a <br> shows a break between words: a space, not nothing
+        element = copy.deepcopy(element)  # the tree is read-only here
+        for br in element.iter("br"):
+            br.tail = " " + (br.tail or "")
     return clean_line(element.text_content())
 
 
@@ -250,57 +250,6 @@ def _first(values: Iterable[str | None]) -> str | None:
 
 # --- Fields -----------------------------------------------------------------------------
 
-def site_stem(url: str) -> str:
-    """``https://www.nld.com.vn/x`` -> ``nld``: the name a site calls itself in bylines."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    return host.split(".")[0] if host else ""
-
-
-def is_site_name(value: str, url: str = "") -> bool:
-    """Whether ``value`` names the outlet or a desk rather than a person."""
-    folded = fold(value).replace(" ", "").replace(".", "")
-    stem = site_stem(url)
-    if len(stem) >= 3 and stem in folded:
-        return True
-    if _OUTLET_WORDS.match(value):
-        return True
-    return bool(_DOMAIN_WORD.search(value)) or any(word in folded for word in NOT_PEOPLE if len(word) > 3) or (
-        folded in NOT_PEOPLE
-    )
-
-
-def _looks_like_person(name: str) -> bool:
-    words = name.split()
-    return (
-        1 < len(words) <= 6
-        and all(len(word) <= 8 and word[:1].isupper() for word in words)
-        and not any(ch.isdigit() or ch in "@:()[]|" for ch in name)
-    )
-
-
-def person_names(value: str | None, url: str = "") -> list[str]:
-    """The people named in an author value; site names, desks, addresses and photo credits dropped.
-
-    ``"NHẬT XUÂN;NGHI VŨ"`` -> ``["Nhật Xuân", "Nghi Vũ"]``; ``"VŨ DUNG - 7 Lý Nam Đế, Hà Nội"``
-    -> ``["Vũ Dung"]``; ``"NLD COM VN"`` -> ``[]``; ``"Ảnh: Minh Anh"`` -> ``[]``.
-    """
-    if not value or value.startswith(("http://", "https://")) or PHOTO_CREDIT.match(value):
-        return []
-    value = re.sub(r"\((?:tổng hợp|theo [^)]*)\)", "", value, flags=re.IGNORECASE)
-    people = []
-    for part in NAME_SPLIT.split(clean_line(value)):
-        if any(ch.isdigit() for ch in part):
-            break  # an office address follows the name (qdnd JSON-LD): the rest is not people
-        part = re.sub(r"^(?:Theo|Bài|Tin|Bài và ảnh|Tin và ảnh|Tác giả)\s*:?\s+", "", part.strip(" .:-"), flags=re.I)
-        part = _RANK_PREFIX.sub("", part).strip(" .")
-        if not part or is_site_name(part, url) or not _looks_like_person(part):
-            continue
-        name = proper_case(part) if part.isupper() else part
-        if name not in people:
-            people.append(name)
-    return people
-
-
 def strip_site_suffix(title: str, url: str = "") -> str:
     """``Headline - Báo VnExpress Kinh doanh`` -> ``Headline``."""
     parts = _TITLE_SEPARATORS.split(title)
@@ -353,10 +302,13 @@ def _dates(tree: HtmlElement, articles: list[dict[str, Any]]) -> tuple[str | Non
 
 
 def _authors(tree: HtmlElement, articles: list[dict[str, Any]], url: str) -> str | None:
+    """The people the page names as authors: the byline shown, the author meta tags, JSON-LD, by the
+    same rules (:func:`person_names`); the first that names people wins (the credit line closing the
+    text comes after these: :func:`pipelines.vietnamese.normalize.normalize_article`)."""
     sources: list[Iterable[str]] = [
         (_text(element) for xpath in BYLINE_XPATHS for element in select(tree, xpath)),
-        (name for a in articles for name in _strings(a.get("author"))),
         meta(tree, *AUTHOR_META),
+        (name for a in articles for name in _strings(a.get("author"))),
     ]
     for source in sources:
         for value in source:

@@ -2,27 +2,27 @@
 
 Shared by the extract and normalize stages and testable without Scrapy. A new
 site's boilerplate is one more :class:`Rule` in :data:`BOILERPLATE_RULES`; every
-rule carries a real example that the tests check it removes.
+rule carries a real example that the tests check it removes. (Bylines have their
+own module: :mod:`pipelines.vietnamese.bylines`.)
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "BOILERPLATE_RULES",
-    "NAME_SPLIT",
     "Rule",
     "VI_LETTERS",
     "clean_line",
     "detect_language",
     "drop_source_lines",
-    "extract_byline",
     "fold",
     "lead_title",
-    "proper_case",
     "remove_boilerplate",
     "split_paragraphs",
 ]
@@ -45,7 +45,12 @@ class Rule:
     def compiled(self) -> re.Pattern[str]:
         if self.scope == "token":
             return re.compile(self.pattern, re.IGNORECASE)
-        return re.compile(r"^\s*(?:" + self.pattern + r")\s*$", re.IGNORECASE)
+        return whole_lines((self.pattern,))
+
+
+def whole_lines(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for a line that one of ``patterns`` matches from start to end, in any case."""
+    return re.compile(r"^\s*(?:" + "|".join(f"(?:{pattern})" for pattern in patterns) + r")\s*$", re.IGNORECASE)
 
 
 BOILERPLATE_RULES: tuple[Rule, ...] = (
@@ -111,19 +116,26 @@ BOILERPLATE_RULES: tuple[Rule, ...] = (
     ),
 )
 
-_LINE_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "line")
 _TOKEN_RULES = tuple(r.compiled() for r in BOILERPLATE_RULES if r.scope == "token")
 # Every line rule in one pattern: one match per paragraph instead of one per rule.
-_ANY_LINE_RULE = re.compile("|".join(f"(?:{rule.pattern})" for rule in _LINE_RULES), re.IGNORECASE)
+_ANY_LINE_RULE = whole_lines(r.pattern for r in BOILERPLATE_RULES if r.scope == "line")
+# A site's own lines (the sites file's ``cleanup``), compiled once per process: they come with every page.
+site_lines = lru_cache(maxsize=64)(whole_lines)
 
 # Zero-width characters, the BOM, soft hyphen and C0/C1 controls except newline and tab.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SPACES = re.compile(r"[^\S\n]+")
+_SPACES = re.compile(r"\s+")
 
 
 def clean_line(line: str) -> str:
-    """NFC, no invisible or control characters, single spaces, stripped."""
+    """NFC, no invisible or control characters, single spaces, stripped: one line.
+
+    Every value read from a page (headline, byline, lead, section, tags, meta and
+    JSON-LD strings, trafilatura's fields, each body line) goes through here before
+    any rule reads it, so that line breaks, runs of spaces and the Unicode form of
+    the page's markup never reach a field or change what a rule sees.
+    """
     line = unicodedata.normalize("NFC", line)
     line = _INVISIBLE.sub("", line)
     line = _CONTROL.sub(" ", line)
@@ -136,15 +148,17 @@ def split_paragraphs(text: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def remove_boilerplate(paragraphs: list[str]) -> list[str]:
-    """Drop boilerplate lines and tokens (:data:`BOILERPLATE_RULES`) from cleaned paragraphs."""
+def remove_boilerplate(paragraphs: list[str], cleanup: tuple[str, ...] = ()) -> list[str]:
+    """Drop boilerplate lines and tokens (:data:`BOILERPLATE_RULES`) from cleaned paragraphs, and the
+    lines a site's own ``cleanup`` patterns match from start to end (in any case)."""
+    own = site_lines(cleanup) if cleanup else None
     kept = []
     for paragraph in paragraphs:
         for token in _TOKEN_RULES:
             removed = token.sub(" ", paragraph)
             if removed != paragraph:
                 paragraph = clean_line(removed)
-        if paragraph and not _ANY_LINE_RULE.match(paragraph):
+        if paragraph and not _ANY_LINE_RULE.match(paragraph) and not (own and own.match(paragraph)):
             kept.append(paragraph)
     return kept
 
@@ -162,86 +176,6 @@ def drop_source_lines(paragraphs: list[str]) -> list[str]:
     while paragraphs and len(paragraphs[-1]) < 80 and SOURCE_LINE.match(paragraphs[-1]):
         paragraphs = paragraphs[:-1]
     return paragraphs
-
-
-# --- Bylines -----------------------------------------------------------------
-
-_UPPER_WORD = r"[A-ZÀ-ỸĐ][A-ZÀ-ỸĐ'’.-]*"
-_NAME_CAPS = rf"{_UPPER_WORD}(?:\s+{_UPPER_WORD}){{1,5}}"
-_NAME_TITLE = r"[A-ZÀ-ỸĐ][a-zà-ỹđ]+(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,5}"
-
-# "Tin, ảnh: SƠN BÌNH", "Bài và ảnh: Minh Anh", "Tin: HỒNG PHÚC": credit lines naming
-# the reporters. Several names may follow, joined by "," "và" or "-".
-CREDIT_LINE = re.compile(
-    r"^(?:Tin|Bài|Bài viết|Tin và ảnh|Bài và ảnh|Tin, ảnh|Bài, ảnh|Tin - ảnh|Bài - ảnh|Video|Nhóm PV|PV|"
-    r"Nhóm phóng viên|Phóng viên|Thực hiện)\s*:\s*(?P<names>.+?)\.?$",
-    re.IGNORECASE,
-)
-# Ranks and honorifics that come before a name in a signature; not part of the name.
-RANKS = (
-    "Đại tướng", "Thượng tướng", "Trung tướng", "Thiếu tướng", "Chuẩn đô đốc", "Phó đô đốc", "Đô đốc",
-    "Đại tá", "Thượng tá", "Trung tá", "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy",
-    "Đồng chí", "GS.TS", "PGS.TS", "GS", "PGS", "TS", "ThS", "CN", "Nhà báo", "Nhà văn", "Luật sư",
-    "Bác sĩ", "BS", "Ông", "Bà",
-)
-_RANK = "|".join(re.escape(rank) for rank in sorted(RANKS, key=len, reverse=True))
-# "Trung tướng TRẦN DUY HƯNG, Bí thư Đảng ủy, Chính ủy Tổng cục Kỹ thuật": an
-# upper-case name, optionally after ranks, optionally followed by posts.
-SIGNATURE_LINE = re.compile(
-    rf"^(?:(?:{_RANK})\.?,?\s+)*(?P<name>{_NAME_CAPS})(?:\s*[,(-]\s*(?P<posts>.+))?$"
-)
-# Photo credits are not authors.
-PHOTO_CREDIT = re.compile(r"^(?:Ảnh|Đồ họa|Đồ hoạ|Video|Clip|Nguồn)\s*:", re.IGNORECASE)
-# Between the names of several people, in credit lines and in author meta tags and JSON-LD: "A, B",
-# "A; B", "A và B", "A & B", "A/B", "A - B", "A – B", "A — B" and "TIẾN DŨNG-VĂN CHUNG" (a hyphen
-# between capitals).
-NAME_SPLIT = re.compile(r"\s*(?:,|;|\s[-–—]\s|(?<=[A-ZÀ-ỸĐ])[-–](?=[A-ZÀ-ỸĐ])|\bvà\b|&|/)\s*")
-
-
-def proper_case(name: str) -> str:
-    """``SƠN BÌNH`` -> ``Sơn Bình`` (each syllable capitalised, Vietnamese-aware)."""
-    name = unicodedata.normalize("NFC", name)
-    return " ".join(word[:1].upper() + word[1:].lower() for word in name.split())
-
-
-def _looks_like_name(words: str) -> bool:
-    parts = words.split()
-    return 2 <= len(parts) <= 6 and all(len(p) <= 8 for p in parts) and not any(ch.isdigit() for ch in words)
-
-
-def _credit_names(names: str) -> list[str]:
-    people = []
-    for part in NAME_SPLIT.split(names):
-        part = part.strip(" .")
-        if part and _looks_like_name(part):
-            people.append(proper_case(part))
-    return people
-
-
-def extract_byline(paragraphs: list[str]) -> tuple[list[str], str | None]:
-    """Take a trailing credit or signature line out of the body.
-
-    Returns the remaining paragraphs and the author (``"A, B"`` for several
-    people), or the paragraphs unchanged and ``None``.
-    """
-    if not paragraphs:
-        return paragraphs, None
-    last = paragraphs[-1]
-    if len(last) > 160 or PHOTO_CREDIT.match(last):
-        return paragraphs, None
-    credit = CREDIT_LINE.match(last)
-    if credit:
-        people = _credit_names(credit.group("names"))
-        if people:
-            return paragraphs[:-1], ", ".join(people)
-    signature = SIGNATURE_LINE.match(last)
-    if signature and _looks_like_name(signature.group("name")):
-        posts = signature.group("posts") or ""
-        # A bare upper-case line is only a name when short; with posts after a
-        # comma it must not end like a sentence.
-        if not posts or not posts.rstrip().endswith((".", "!", "?")):
-            return paragraphs[:-1], proper_case(signature.group("name"))
-    return paragraphs, None
 
 
 # --- Titles, search folding, language -------------------------------------------
