@@ -95,8 +95,8 @@ class ProgressExtension:
     def from_crawler(cls, crawler: Any) -> ProgressExtension:
         if not crawler.settings.getbool("PROGRESS_ENABLED"):
             raise NotConfigured("PROGRESS_ENABLED is off")
-        if not on_terminal():
-            raise NotConfigured("standard error is not a terminal: no live progress")
+        if not on_terminal():  # cron, systemd, CI: the normal case, not worth a warning in every log
+            raise NotConfigured
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)

@@ -12,7 +12,7 @@ import sys
 from tests.browse_support import BROWSE_SEEDS
 from tests.conftest import ROOT, SEEDS
 
-SUMMARY = re.compile(r"^Replayed 6 files into \S+: 5 new, 1 duplicate, 0 unchanged, 0 updated, 0 failed$")
+SUMMARY = re.compile(r"^Replayed 6 files into \S+: 5 new, 1 duplicate, 0 unchanged, 0 updated, 0 failed, 0 skipped$")
 
 
 def on_a_terminal(command: list[str], env: dict[str, str], timeout: float = 120) -> str:
@@ -58,7 +58,7 @@ def test_make_replay_without_a_terminal_prints_its_summary_line_only(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert re.match(rf"^Replayed 2 files into {db}: 2 new, 0 duplicate, 0 unchanged, 0 updated, 0 failed$",
+    assert re.match(rf"^Replayed 2 files into {db}: 2 new, 0 duplicate, 0 unchanged, 0 updated, 0 failed, 0 skipped$",
                     result.stdout.strip()), result.stdout  # seeds/
     assert len(result.stdout.splitlines()) == 1 and result.stderr == ""  # no bar, no start-up log
     assert "Scrapy" in log.read_text(encoding="utf-8") and "Spider closed (finished)" in log.read_text(encoding="utf-8")
