@@ -147,7 +147,8 @@ def fold_table_search(conn: sqlite3.Connection) -> None:
 def matches_sql(fts_table: str, match: str, limit: int | None = None) -> str:
     """The rowids of the matches, the newest ``limit`` (FTS5 stops there) or every one."""
     fts = escape_sqlite(fts_table)
-    return f"select rowid from {fts} where {fts} match {match}" + (f" order by rowid desc limit {limit}" if limit else "")
+    newest = f" order by rowid desc limit {limit}" if limit else ""
+    return f"select rowid from {fts} where {fts} match {match}{newest}"
 
 
 def table_search(args, fts_table: str, columns: list[str]) -> FilterArguments | None:
@@ -194,7 +195,7 @@ def filters_from_request(request, database, table, datasette):
         found = table_search(request.args, fts_table, await db.table_columns(fts_table))
         if found is None:
             return FilterArguments([], extra_context={"supports_search": True})
-        if found.extra_context["search_newest"]:
+        if found.extra_context.get("search_newest"):
             # Say so when the bound leaves matches out: FTS5 counts to one past it, no further.
             probe = matches_sql(fts_table, found.extra_context["search_match"], NEWEST_MATCHES + 1)
             if (await db.execute(f"select count(*) from ({probe})", found.params)).single_value() > NEWEST_MATCHES:
