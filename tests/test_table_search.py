@@ -121,8 +121,8 @@ def test_table_search_clause():
     search = plugin().table_search
     columns = ["title", "text"]
     found = search({"_search": " đảng ủy "}, "articles_fts", columns)
-    newest = f"order by rowid desc limit {NEWEST}"
-    assert found.where_clauses == [f"id in (select rowid from articles_fts where articles_fts match escape_fts(:search) {newest})"]
+    fts = "select rowid from articles_fts where articles_fts match escape_fts(:search)"
+    assert found.where_clauses == [f"id in ({fts} order by rowid desc limit {NEWEST})"]
     assert found.params == {"search": "đảng ủy"} and found.extra_context["search"] == "đảng ủy"
     assert "limit" not in search({"_search": "x", "_allmatches": "1"}, "articles_fts", columns).where_clauses[0]
     assert "limit" not in search({"_search": "x", "_sort": "published"}, "articles_fts", columns).where_clauses[0]
