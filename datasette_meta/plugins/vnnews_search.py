@@ -138,8 +138,8 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
 
 @hookimpl(specname="prepare_connection", trylast=True)
 def fold_table_search(conn: sqlite3.Connection) -> None:
-    # Datasette's table search (?_search=, searchmode escaped) quotes the words with its own
-    # escape_fts; this one folds them too, so that the table search matches the folded index.
+    # The table search (?_search=, table_search below, Datasette's escaped mode) quotes the words
+    # with escape_fts; this one folds them too, so that the search matches the folded index.
     # trylast: it replaces the function after Datasette has registered its own.
     conn.create_function("escape_fts", 1, match_expression, deterministic=True)
 
