@@ -259,7 +259,9 @@ async def search_context(datasette, database: str, request) -> dict[str, Any]:
     if search and query:
         # An extra on top of Datasette's own table: when it takes too long, the page still shows.
         try:
-            best = [dict(row) for row in (await db.execute(query["sql"], {"q": search})).rows[:BEST_MATCHES]]
+            # Only the rows shown: SQLite then makes their snippets only, not the canned query's 50.
+            sql = f"select * from ({query['sql']}) limit {BEST_MATCHES}"
+            best = [dict(row) for row in (await db.execute(sql, {"q": search})).rows]
         except QueryInterrupted:
             timed_out = True
     return {

@@ -11,6 +11,11 @@ the very accents typed, so two SQL functions fill the gap:
   words (matched diacritic-insensitively), each match between ``\\x02`` and ``\\x03``.
   ``render_cell`` escapes the passage and turns the markers into ``<mark>``, so an
   article's own HTML is never interpreted.
+
+The articles table's own search (``?_search=``, the search box) is this plugin's filter
+(``filters_from_request``), not Datasette's: it keeps the newest matches only
+(:data:`NEWEST_MATCHES`, by id, the order articles are stored in), which FTS5 finds
+without reading the rest, so the page's sort, count and facets cost the same on any archive.
 """
 
 from __future__ import annotations
@@ -22,11 +27,20 @@ from bisect import bisect_left
 from functools import lru_cache
 
 from datasette import hookimpl
+from datasette.filters import FilterArguments
+from datasette.utils import escape_sqlite
 from markupsafe import Markup, escape
 
 from pipelines.vietnamese.text import fold
 
 MARK_START, MARK_END = "\x02", "\x03"
+# The tables searched by ``?_search=`` and their FTS5 index (rowid = the table's id). Not
+# ``fts_table`` in metadata.yml: that would make Datasette add its own, unbounded, search.
+SEARCHED = {("news", "articles"): "articles_fts"}
+# A table search keeps the newest matches, as many as the ranked search ranks (metadata.yml).
+NEWEST_MATCHES = 2000
+# Sorts that the newest matches serve as well as all of them: newest first.
+NEWEST_FIRST = {None, "published", "id", "first_seen"}
 SNIPPET_WORDS = 32
 _WORD = re.compile(r"\w+")
 
@@ -124,10 +138,73 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
 
 @hookimpl(specname="prepare_connection", trylast=True)
 def fold_table_search(conn: sqlite3.Connection) -> None:
-    # Datasette's table search (?_search=, searchmode escaped) quotes the words with its own
-    # escape_fts; this one folds them too, so that the table search matches the folded index.
+    # The table search (?_search=, table_search below, Datasette's escaped mode) quotes the words
+    # with escape_fts; this one folds them too, so that the search matches the folded index.
     # trylast: it replaces the function after Datasette has registered its own.
     conn.create_function("escape_fts", 1, match_expression, deterministic=True)
+
+
+def matches_sql(fts_table: str, match: str, limit: int | None = None) -> str:
+    """The rowids of the matches, the newest ``limit`` (FTS5 stops there) or every one."""
+    fts = escape_sqlite(fts_table)
+    newest = f" order by rowid desc limit {limit}" if limit else ""
+    return f"select rowid from {fts} where {fts} match {match}{newest}"
+
+
+def table_search(args, fts_table: str, columns: list[str]) -> FilterArguments | None:
+    """The WHERE clause of a table search (``args``: the query string), or None without one.
+
+    ``?_search=words`` matches every word folded (``escape_fts``), like Datasette's escaped
+    mode, but keeps the :data:`NEWEST_MATCHES` newest matches: FTS5 reads its doclists from
+    the newest row down (``order by rowid desc``) and stops there, where Datasette's clause
+    makes SQLite collect every match and read each matching row to count, facet and sort
+    them (half a second at 100,000 articles for a common word). Asked for a sort other than
+    newest first, or with ``_allmatches=1``, every match is kept, as Datasette would.
+    ``?_search_<column>=`` searches one column of the index, every match.
+    """
+    search = (args.get("_search") or "").strip()
+    match = ":search" if args.get("_searchmode") == "raw" else "escape_fts(:search)"
+    sort = args.get("_sort_desc") if not args.get("_sort") else "(ascending)"
+    if search:
+        newest = NEWEST_MATCHES if sort in NEWEST_FIRST and not args.get("_allmatches") else None
+        clause = f"id in ({matches_sql(fts_table, match, newest)})"
+        context = {"search": search, "supports_search": True, "search_newest": newest, "search_match": match}
+        return FilterArguments([clause], {"search": search}, [f'search matches "{search}"'], context)
+    clauses: list[str] = []
+    params: dict[str, str] = {}
+    described: list[str] = []
+    for i, key in enumerate(key for key in args if key.startswith("_search_") and args.get(key)):
+        column = key.removeprefix("_search_")
+        if column not in columns:
+            continue  # Datasette answers 400 here; an unknown column simply does not filter
+        fts, column_match = escape_sqlite(fts_table), match.replace(":search", f":search_{i}")
+        clauses.append(f"id in (select rowid from {fts} where {escape_sqlite(column)} match {column_match})")
+        params[f"search_{i}"] = args[key]
+        described.append(f'search column "{column}" matches "{args[key]}"')
+    return FilterArguments(clauses, params, described, {"supports_search": True}) if clauses else None
+
+
+@hookimpl(trylast=True)  # after Datasette's own filters: its search context (no FTS table) is replaced
+def filters_from_request(request, database, table, datasette):
+    fts_table = SEARCHED.get((database, table))
+    if fts_table is None:
+        return None
+
+    async def inner() -> FilterArguments:
+        db = datasette.get_database(database)
+        found = table_search(request.args, fts_table, await db.table_columns(fts_table))
+        if found is None:
+            return FilterArguments([], extra_context={"supports_search": True})
+        if found.extra_context.get("search_newest"):
+            # Say so when the bound leaves matches out: FTS5 counts to one past it, no further.
+            probe = matches_sql(fts_table, found.extra_context["search_match"], NEWEST_MATCHES + 1)
+            if (await db.execute(f"select count(*) from ({probe})", found.params)).single_value() > NEWEST_MATCHES:
+                found.human_descriptions[0] += f" (the newest {NEWEST_MATCHES:,} matches)"
+            else:
+                found.extra_context["search_newest"] = None
+        return found
+
+    return inner
 
 
 @hookimpl
