@@ -41,8 +41,10 @@ MERGE_AT_LEAST = 50_000
 _WINDOW = np.arange(16)
 
 
-def _narrow(keys: np.ndarray) -> np.ndarray:
-    """The top 32 bits of uint64 band keys."""
+def narrow_keys(keys: np.ndarray) -> np.ndarray:
+    """The top 32 bits of uint64 band keys (keys narrowed already stay as they are)."""
+    if keys.dtype == KEY:
+        return keys
     return (keys.astype(np.uint64) >> np.uint64(32)).astype(KEY)
 
 
@@ -79,7 +81,7 @@ class BucketIndex:
     def add(self, article_id: int, keys: Iterable[int]) -> None:
         """Put ``article_id`` in the bucket of each band key."""
         recent = self.recent
-        for key in _narrow(_as_keys(keys)).tolist():
+        for key in narrow_keys(_as_keys(keys)).tolist():
             members = recent.get(key)
             if members is None:
                 recent[key] = article_id
@@ -92,12 +94,12 @@ class BucketIndex:
             self.merge()
 
     def extend(self, article_ids: np.ndarray, keys: np.ndarray) -> None:
-        """Add many articles at once: ``keys`` has one row of band keys per id."""
+        """Add many articles at once: ``keys`` has one row of band keys per id (uint64, or narrowed already)."""
         if len(article_ids) * keys.shape[1] < MERGE_AT_LEAST // 10:
-            for article_id, row in zip(article_ids.tolist(), keys.tolist()):
+            for article_id, row in zip(article_ids.tolist(), keys):  # rows keep their dtype (narrowed or not)
                 self.add(article_id, row)
             return
-        self.merge(np.repeat(article_ids.astype(ID), keys.shape[1]), _narrow(keys).ravel())
+        self.merge(np.repeat(article_ids.astype(ID), keys.shape[1]), narrow_keys(keys).ravel())
 
     def merge(self, ids: np.ndarray | None = None, keys: np.ndarray | None = None) -> None:
         """Fold the recent dict (and ``ids``/``keys``, if given) into the sorted arrays."""
@@ -110,9 +112,12 @@ class BucketIndex:
         if ids is not None and keys is not None:
             parts_keys.append(keys)
             parts_ids.append(ids)
-        all_keys, all_ids = np.concatenate(parts_keys), np.concatenate(parts_ids)
-        order = np.lexsort((all_ids, all_keys))
-        self.keys, self.ids = all_keys[order], all_ids[order]
+        # One sort of (key, id) pairs packed in a uint64: half the temporary memory of a lexsort
+        # and its index (the snapshot at the end of a run merges the whole index), and faster.
+        pairs = np.concatenate(parts_keys).astype(np.uint64) << np.uint64(32)
+        pairs |= np.concatenate(parts_ids).astype(np.uint64)
+        pairs.sort()
+        self.keys, self.ids = (pairs >> np.uint64(32)).astype(KEY), pairs.astype(ID)  # ids: the low 32 bits
         self.recent, self.recent_entries, self._directory = {}, 0, None
 
     def members(self, keys: Iterable[int], limit: int = 0) -> set[int]:
@@ -123,7 +128,7 @@ class BucketIndex:
         several buckets with its source), and the limit keeps the candidates per
         new article from growing with the archive.
         """
-        keys = _narrow(_as_keys(keys))
+        keys = narrow_keys(_as_keys(keys))
         found: set[int] = set()
         in_arrays = self._sorted_members(keys)
         for key in keys.tolist():

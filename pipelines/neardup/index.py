@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pipelines.neardup.bucket_index import BucketIndex, Sketches
+from pipelines.neardup.bucket_index import BucketIndex, Sketches, narrow_keys
 from pipelines.neardup.minhash import Banding, Match, Signature, Signer, Thresholds, find_matches
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class NearDupIndex:
         while rows := self.store.signatures_since(self.seq, lock=lock):
             ids.append(np.fromiter((row[0] for row in rows), np.int64, len(rows)))
             values = np.frombuffer(b"".join(row[1] for row in rows), "<u4").reshape(len(rows), -1)
-            keys.append(self.banding.keys(values))
+            keys.append(narrow_keys(self.banding.keys(values)))  # a uint32 each: half the memory of a cold start
             self.sketches.put(ids[-1], values, np.fromiter((row[2] for row in rows), np.int64, len(rows)))
             self.seq = rows[-1][3]
         if ids:  # one merge for the lot: a cold start sorts the index once
