@@ -56,7 +56,7 @@ def test_an_accent_free_search_as_a_feed(browse_url, browse_db):
                 assert site in entry.author
             status, article = fetch(entry.link)  # the readable page
             assert status == 200 and 'class="news-article"' in article
-    assert parsed.feed.title == "Search feed"
+    assert parsed.feed.title == "Search feed: dang uy"  # a feed reader lists the searches by their words
 
 
 def test_a_feed_entry_carries_no_markup_from_the_article(browse_url, browse_db):
@@ -70,11 +70,13 @@ def test_a_feed_entry_carries_no_markup_from_the_article(browse_url, browse_db):
         "feed", "id", "title", "updated", "link", "generator", "entry", "author", "name", "content")}
     assert {content.get("type") for content in root.iter(f"{ATOM}content")} == {"text"}
     assert "<script" not in body and "&lt;script&gt;" in body  # the title, escaped as text
+    _, parsed = feed(browse_url, "/news/search_feed.atom?q=" + urllib.parse.quote("<b>ma</b> & co"))
+    assert parsed.feed.title == "Search feed: <b>ma</b> & co"  # the words, as text
 
 
 def test_a_search_that_matches_nothing_yet_is_an_empty_feed(browse_url):
     _, parsed = feed(browse_url, "/news/search_feed.atom?q=blockchain")
-    assert parsed.entries == [] and parsed.feed.title == "Search feed"
+    assert parsed.entries == [] and parsed.feed.title == "Search feed: blockchain"
 
 
 def test_the_table_search_leads_to_its_feed(browse_url):

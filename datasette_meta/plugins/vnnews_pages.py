@@ -20,6 +20,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from xml.sax.saxutils import escape as xml_escape
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
@@ -146,6 +147,12 @@ def table_url(datasette, request, table: str) -> str:
     return datasette.absolute_url(request, datasette.urls.table(DATABASE, table))
 
 
+def feed_title(title: str, request: Any) -> str:
+    """A feed's title, with the words of its search: a feed reader lists a person's searches by it."""
+    words = " ".join((request.args.get("q") or "").split())
+    return f"{title}: {words}" if words else title
+
+
 @hookimpl(trylast=True)
 def register_output_renderer(datasette):
     """datasette-atom's ``.atom``, but a query without rows is an empty feed, not an error.
@@ -161,15 +168,22 @@ def register_output_renderer(datasette):
         return None
 
     def render(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
+        queries = (datasette.metadata(database=database) or {}).get("queries") or {}
+        configured = (queries.get(query_name) or {}).get("title")
+        title = feed_title(configured or query_name or table or "Datasette", request)
         if rows:
-            return datasette_atom.render_atom(
+            response = datasette_atom.render_atom(
                 datasette, request, sql, columns, rows, database, table, query_name, view_name, data
             )
+            if configured and title != configured:  # datasette-atom titles a canned query's feed by its title
+                old, new = (f"<title>{xml_escape(text)}</title>".encode() for text in (configured, title))
+                body = response.body
+                response.body = (body if isinstance(body, bytes) else body.encode()).replace(old, new, 1)
+            return response
         feed = FeedGenerator()
         feed.id(request.url)
         feed.link(href=request.url, rel="self")
-        queries = (datasette.metadata(database=database) or {}).get("queries") or {}
-        feed.title((queries.get(query_name) or {}).get("title") or query_name or table or "Datasette")
+        feed.title(title)
         feed.updated(datetime.now(VIETNAM))
         return Response(feed.atom_str(pretty=True), content_type="application/xml; charset=utf-8")
 
