@@ -9,8 +9,11 @@ import select
 import subprocess
 import sys
 
+from sqlite_utils import Database
+
 from tests.browse_support import BROWSE_SEEDS
 from tests.conftest import ROOT, SEEDS
+from tests.newsite import NewsSite
 
 SUMMARY = re.compile(r"^Replayed 6 files into \S+: 5 new, 1 duplicate, 0 unchanged, 0 updated, 0 failed, 0 skipped$")
 
@@ -62,3 +65,16 @@ def test_make_replay_without_a_terminal_prints_its_summary_line_only(tmp_path):
                     result.stdout.strip()), result.stdout  # seeds/
     assert len(result.stdout.splitlines()) == 1 and result.stderr == ""  # no bar, no start-up log
     assert "Scrapy" in log.read_text(encoding="utf-8") and "Spider closed (finished)" in log.read_text(encoding="utf-8")
+
+
+def test_a_crawl_on_a_terminal_shows_a_line_per_site(tmp_path):
+    """The live line of the crawled site: pages, new, duplicate, failed, rate; its last frame the run's counts."""
+    env = {**os.environ, "NEWS_DB": str(tmp_path / "news.db"), "COLUMNS": "160", "TERM": "xterm"}
+    with NewsSite() as site:
+        output = on_a_terminal([sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={site.url('/')}",
+                                "-a", "delay=0", "-s", "AUTOTHROTTLE_START_DELAY=0"], env)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
+    lines = re.findall(r"127\.0\.0\.1\s+(\d+) pages\s+(\d+) new\s+(\d+) duplicate\s+(\d+) failed\s+\S+ pages", plain)
+    assert lines, output[-2000:]
+    run = Database(tmp_path / "news.db")["crawl_runs"].get(1)
+    assert tuple(map(int, lines[-1])) == (run["pages"], run["new"], run["duplicate"], run["failed"])
