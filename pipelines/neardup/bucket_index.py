@@ -20,6 +20,7 @@ snapshot and catching up on the signatures written since (see
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -134,6 +135,20 @@ class BucketIndex:
                 members = sorted(members)[-limit:]
             found.update(members)
         return found
+
+    def member_counts(self, keys: Iterable[int], limit: int = 0) -> Counter[int]:
+        """How many of ``keys``' buckets each article shares (``limit`` as in :meth:`members`)."""
+        keys = _narrow(_as_keys(keys))
+        counts: Counter[int] = Counter()
+        in_arrays = self._sorted_members(keys)
+        for key in set(keys.tolist()):
+            members, recent = in_arrays.get(key, ()), self.recent.get(key)
+            if recent is not None:
+                members = [*members, *_as_list(recent)]
+            if limit and len(members) > limit:
+                members = sorted(members)[-limit:]
+            counts.update(set(members))
+        return counts
 
     def _sorted_members(self, keys: np.ndarray) -> dict[int, list[int]]:
         """The ids of each of ``keys`` found in the sorted arrays."""

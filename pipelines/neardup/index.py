@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pipelines.neardup.bucket_index import BucketIndex, Sketches
 from pipelines.neardup.minhash import Banding, Match, Signature, Signer, Thresholds, find_matches
+from pipelines.neardup.spin import SpinSignature, SpinSigner, SpinThresholds, find_spun
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -50,6 +51,8 @@ class NearDupSettings:
     # Candidates taken from one bucket at most (its latest articles): see BucketIndex.members.
     bucket_limit: int = 10
     thresholds: Thresholds = field(default_factory=Thresholds)
+    # The second signal, for spun copies (pipelines/neardup/spin.py); None: off.
+    spin: SpinThresholds | None = field(default_factory=SpinThresholds)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> NearDupSettings:
