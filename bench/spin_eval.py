@@ -268,10 +268,10 @@ def evaluate_spin(spin_set: SpinSet, settings: NearDupSettings | None = None, sp
         matches = find_matches(signature, index.members(keys, settings.bucket_limit),
                                lambda ids: {i: signatures[i] for i in ids}, settings.thresholds)
         spin_keys = spin_signer.article_keys(spin_signer.sign(doc.text)) if spun else []
+        found = {m.similar_id for m in matches} | {number}
         if spun:
             matches = keep_same_event(doc.text, matches, texts, thresholds)
         if len(spin_keys):
-            found = {m.similar_id for m in matches} | {number}
             counts = index.member_counts(spin_keys, settings.bucket_limit)
             candidates = [i for i, n in counts.items() if n >= thresholds.min_bands and i not in found]
             result.candidates += len(candidates)

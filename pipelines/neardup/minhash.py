@@ -134,7 +134,12 @@ class Match:
     similar_id: int
     jaccard: float  # estimated by MinHash
     containment: float  # estimated share of the smaller text's shingles found in the other
-    method: str  # "jaccard" or "containment": which threshold it passed
+    method: str  # "jaccard" or "containment": which threshold it passed; "spun": pipelines/neardup/spin.py
+
+    @property
+    def score(self) -> float:
+        """The score of the method that found it (for ``spun``, the aligned share kept in ``containment``)."""
+        return self.jaccard if self.method == "jaccard" else self.containment
 
 
 def containment(jaccard: float, size_a: int, size_b: int) -> float:
