@@ -137,16 +137,26 @@ class BucketIndex:
         return found
 
     def member_counts(self, keys: Iterable[int], limit: int = 0) -> Counter[int]:
-        """How many of ``keys``' buckets each article shares (``limit`` as in :meth:`members`)."""
-        keys = _narrow(_as_keys(keys))
+        """How many of ``keys``' buckets each article shares (``limit`` as in :meth:`members`).
+
+        A crowded bucket is read only by its last ``limit`` entries (the arrays keep a bucket's
+        ids in order, and the recent ones are newer), so the work stays flat as buckets fill.
+        """
+        keys = np.unique(_narrow(_as_keys(keys)))
         counts: Counter[int] = Counter()
-        in_arrays = self._sorted_members(keys)
-        for key in set(keys.tolist()):
-            members, recent = in_arrays.get(key, ()), self.recent.get(key)
+        if len(self.keys):
+            starts, runs = self._find(keys)
+            if limit:
+                starts, runs = starts + np.maximum(runs - limit, 0), np.minimum(runs, limit)
+        for number, key in enumerate(keys.tolist()):
+            members: list[int] = []
+            if len(self.keys) and runs[number]:
+                members = self.ids[starts[number] : starts[number] + runs[number]].tolist()
+            recent = self.recent.get(key)
             if recent is not None:
                 members = [*members, *_as_list(recent)]
-            if limit and len(members) > limit:
-                members = sorted(members)[-limit:]
+                if limit and len(members) > limit:
+                    members = sorted(members)[-limit:]
             counts.update(set(members))
         return counts
 

@@ -29,6 +29,7 @@ import unicodedata
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -42,10 +43,16 @@ ANCHOR_SEED, SALT_SEED = 2, 13  # not the shingle MinHash's: other permutations,
 # Fewer anchors than this: no keys (a text without figures or names gives none to trust).
 MIN_ANCHORS = 4
 
-_TOKEN = re.compile(r"\S+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…;:])\s+|\n+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _EDGE = ".,;:!?…\"'“”‘’()[]«»"
+# A figure: any token with a digit (dates, scores, amounts, percentages).
+_FIGURE = re.compile(r"(?<!\S)\S*\d\S*")
+# Vietnamese (and Latin) capitals, for the names: a run of capitalized words, letters only.
+_UPPER = "".join(c for c in map(chr, range(0x41, 0x1F00)) if c.isupper() and c.isalpha())
+_NAME = re.compile(rf"(?<!\w)[{_UPPER}][^\W\d_]*(?:[ \t]+[{_UPPER}][^\W\d_]*)+(?![\w])")
+# What comes before the first word of a sentence, which is capitalized whatever it is.
+_SENTENCE_START = frozenset(".!?…;:\n\"“(")
 
 
 def _sentences(text: str) -> list[str]:
@@ -55,26 +62,20 @@ def _sentences(text: str) -> list[str]:
 def anchors(text: str) -> set[str]:
     """The tokens a spinner keeps: numbers and dates (any token with a digit), and names.
 
-    A name is a run of two or more capitalized syllables that does not start the
-    sentence ("Nguyễn Văn Thắng", "Tiền Giang"): the first word of a sentence is
-    capitalized whatever it is, and a spinner may swap it.
+    A name is a run of two or more capitalized words ("Nguyễn Văn Thắng", "Tiền
+    Giang"), without the first word of a sentence, which is capitalized whatever
+    it is (a spinner may swap it). Regular expressions over the whole text: the
+    writer computes this for each candidate it verifies.
     """
-    found: set[str] = set()
-    for sentence in _sentences(text):
-        run: list[str] = []
-        for number, token in enumerate(_TOKEN.findall(sentence)):
-            word = token.strip(_EDGE)
-            if any(char.isdigit() for char in word):
-                found.add(word.lower())
-            capital = bool(word) and number > 0 and word[0].isupper() and word.isalpha()
-            if capital:
-                run.append(word.lower())
-            if not capital or not token.endswith(word):  # a name ends at punctuation
-                if len(run) >= 2:
-                    found.add(" ".join(run))
-                run = []
-        if len(run) >= 2:
-            found.add(" ".join(run))
+    text = unicodedata.normalize("NFC", text)
+    found = {figure.strip(_EDGE).lower() for figure in _FIGURE.findall(text)}
+    for match in _NAME.finditer(text):
+        name, before = match.group().lower(), text[max(0, match.start() - 2) : match.start()].rstrip(" \t")
+        if not before or before[-1] in _SENTENCE_START:
+            name = name.partition(" ")[2].lstrip(" \t")
+        if " " in name or "\t" in name:
+            found.add(" ".join(name.split()))
+    found.discard("")
     return found
 
 
@@ -127,10 +128,11 @@ class SpinThresholds:
 
     alignment: float = 0.5  # share of the shorter text aligned with the other, syllable by syllable
     anchors: float = 0.6  # share of the anchors (and of the figures) of the one with fewer found in the other
-    min_bands: int = 2  # anchor bands a candidate must share
+    min_bands: int = 3  # anchor bands a candidate must share
     min_syllables: int = 80  # the shorter text: on a few lines, anything aligns
 
 
+@lru_cache(maxsize=1 << 16)
 def _code(syllable: str) -> str:
     # One character per syllable, so that rapidfuzz aligns syllables; outside the BMP,
     # where a collision between two of a text's few hundred syllables is one in millions.
@@ -201,28 +203,36 @@ def keep_same_event(
             or same_event(own, anchors(found[m.similar_id]), thresholds.anchors)]
 
 
-@dataclass
 class SpinText:
-    """What verification needs of one text, computed once per article."""
+    """What verification needs of one text, each part computed once and only when asked
+    (most candidates fail on their anchors, before their sentences are encoded)."""
 
-    sentences: list[str]
-    anchors: set[str]
+    def __init__(self, text: str) -> None:
+        self.text = text
 
-    @property
+    @cached_property
+    def anchors(self) -> set[str]:
+        return anchors(self.text)
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return encode(self.text)
+
+    @cached_property
     def syllables(self) -> int:
         return sum(map(len, self.sentences))
 
     @classmethod
     def of(cls, text: str) -> SpinText:
-        return cls(encode(text), anchors(text))
+        return cls(text)
 
 
 def verify(new: SpinText, other: SpinText, other_id: int, thresholds: SpinThresholds) -> Match | None:
     """A :class:`Match` (method ``"spun"``) when ``other`` is the same text reworded, else None."""
+    if not same_event(new.anchors, other.anchors, thresholds.anchors):
+        return None
     shorter, longer = sorted((new, other), key=lambda text: text.syllables)
     if shorter.syllables < thresholds.min_syllables:
-        return None
-    if not same_event(new.anchors, other.anchors, thresholds.anchors):
         return None
     overlap = anchor_overlap(new.anchors, other.anchors)
     aligned = alignment(shorter.sentences, longer.sentences)
