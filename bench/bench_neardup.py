@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.neardup_eval import build_set, evaluate, report
+from bench.spin_eval import HELD_OUT_SEED, TUNED_SEED, SpinSet, build_spin_set, evaluate_spin
+from bench.spin_eval import report as spin_report
 from bench.neardup_texts import BASES
 from crawler.items import ArticleItem
 from pipelines.neardup.minhash import Thresholds
@@ -59,6 +61,25 @@ def quality() -> None:
         total = swept.total()
         print(f"{size:>4}{jaccard:>9}{contained:>9}{total.recall:>8.2f}{swept.scores['synonyms_20'].recall:>7.2f}"
               f"{swept.scores['synonyms_30'].recall:>7.2f}{total.precision:>11.2f}")
+    both = evaluate_spin(SpinSet(docs, []))
+    print("-- the same set with both signals (the spun-copy signal too): recall per edit kind")
+    print("  ".join(f"{kind} {score.recall:.2f}" for kind, score in both.scores.items() if kind != "base")
+          + f"; false links {sum(score.wrong_links for score in both.scores.values())}")
+    spin_quality()
+
+
+def spin_quality() -> None:
+    """The spun-copy evaluation set (bench/spin_eval.py) on the tuned seed and the held-out one."""
+    for seed in (TUNED_SEED, HELD_OUT_SEED):
+        spin_set = build_spin_set(seed)
+        print(f"== Spun copies, seed {seed} ({'tuned on' if seed == TUNED_SEED else 'held out, never tuned on'}): "
+              f"{len(spin_set.docs)} articles, {len(spin_set.hard_pairs)} same-subject pairs")
+        for label, spun in (("shingle MinHash only", False), ("both signals (defaults)", True)):
+            result = evaluate_spin(spin_set, spun=spun)
+            total = [s for k, s in result.scores.items()]
+            links, wrong = sum(s.links for s in total), sum(s.wrong_links for s in total)
+            print(f"-- {label}: precision of every link {(links - wrong) / max(links, 1):.2f}")
+            print(spin_report(spin_set, result))
 
 
 # --- 2. extraction baseline ------------------------------------------------------------
