@@ -170,10 +170,10 @@ class NearDupIndex:
                 anchors = np.frombuffer(b"".join(row[4] for row in spun), "<u4").reshape(len(spun), -1)
                 spun_keys.append(self.spin_signer.banding.keys(anchors))
             self.seq = rows[-1][3]
-        if ids:  # one merge for the lot: a cold start sorts the index once
-            self.buckets.extend(np.concatenate(ids), np.concatenate(keys))
-        if spun_ids:
-            self.buckets.extend(np.concatenate(spun_ids), np.concatenate(spun_keys))
+        if ids:  # one merge for the lot (shingle and anchor bands together): a cold start sorts the index once
+            flat_ids = [np.repeat(chunk, rows.shape[1]) for chunk, rows in zip(ids + spun_ids, keys + spun_keys)]
+            flat_keys = [rows.ravel() for rows in keys + spun_keys]
+            self.buckets.extend(np.concatenate(flat_ids), np.concatenate(flat_keys)[:, np.newaxis])
         return sum(len(chunk) for chunk in ids)
 
     def snapshot_is_stale(self) -> bool:
