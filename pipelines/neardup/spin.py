@@ -35,9 +35,10 @@ import numpy as np
 
 from pipelines.neardup.minhash import Banding, Match, Signer
 
-# 24 MinHash values of the anchor set, in 12 bands of 2: a copy that keeps most
-# anchors (Jaccard 0.6: 0.36 a band) shares two bands or more 99 % of the time, an
-# article sharing a fifth of them 10 %.
+# 24 MinHash values of the anchor set, in 12 bands of 2. A candidate shares 3 bands
+# (SpinThresholds.min_bands): a copy that keeps most anchors (Jaccard 0.8: 0.64 a band)
+# does so 99.9 % of the time, one with Jaccard 0.6 86 %, an article sharing a fifth of
+# them 1 % (2 bands would be 8 %, and as many more texts to read and verify).
 NUM_PERM, BANDS, ROWS = 24, 12, 2
 ANCHOR_SEED, SALT_SEED = 2, 13  # not the shingle MinHash's: other permutations, other bucket keys
 # Fewer anchors than this: no keys (a text without figures or names gives none to trust).
