@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bench import neardup_eval
 from bench.neardup_eval import Doc, real_texts, seed_texts
 from bench.neardup_texts import BASES, BOILERPLATE, LEADS, SAME_TOPIC
 from bench.spin_synonyms import LONGEST, SWAPS
@@ -211,20 +212,10 @@ def build_spin_set(seed: int = TUNED_SEED, with_real: bool = True) -> SpinSet:
 
 
 @dataclass
-class KindScore:
-    docs: int = 0
-    found: int = 0  # copies linked to their own story
-    links: int = 0
-    wrong_links: int = 0
+class KindScore(neardup_eval.KindScore):
+    """The first set's score per kind, and the links each method made."""
+
     by_method: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-    @property
-    def recall(self) -> float:
-        return self.found / self.docs if self.docs else 1.0
-
-    @property
-    def precision(self) -> float:
-        return (self.links - self.wrong_links) / self.links if self.links else 1.0
 
 
 @dataclass
