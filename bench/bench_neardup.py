@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.neardup_eval import build_set, evaluate, report
+from bench.spin_eval import HELD_OUT_SEED, TUNED_SEED, SpinSet, build_spin_set, evaluate_spin
+from bench.spin_eval import report as spin_report
 from bench.neardup_texts import BASES
 from crawler.items import ArticleItem
 from pipelines.neardup.minhash import Thresholds
@@ -38,6 +40,7 @@ from pipelines.neardup.index import NearDupSettings
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULTS = NearDupSettings()
+MODES = ("today", "both")
 
 
 # --- 1. quality ----------------------------------------------------------------------
@@ -58,6 +61,25 @@ def quality() -> None:
         total = swept.total()
         print(f"{size:>4}{jaccard:>9}{contained:>9}{total.recall:>8.2f}{swept.scores['synonyms_20'].recall:>7.2f}"
               f"{swept.scores['synonyms_30'].recall:>7.2f}{total.precision:>11.2f}")
+    both = evaluate_spin(SpinSet(docs, []))
+    print("-- the same set with both signals (the spun-copy signal too): recall per edit kind")
+    print("  ".join(f"{kind} {score.recall:.2f}" for kind, score in both.scores.items() if kind != "base")
+          + f"; false links {sum(score.wrong_links for score in both.scores.values())}")
+    spin_quality()
+
+
+def spin_quality() -> None:
+    """The spun-copy evaluation set (bench/spin_eval.py) on the tuned seed and the held-out one."""
+    for seed in (TUNED_SEED, HELD_OUT_SEED):
+        spin_set = build_spin_set(seed)
+        print(f"== Spun copies, seed {seed} ({'tuned on' if seed == TUNED_SEED else 'held out, never tuned on'}): "
+              f"{len(spin_set.docs)} articles, {len(spin_set.hard_pairs)} same-subject pairs")
+        for label, spun in (("shingle MinHash only", False), ("both signals (defaults)", True)):
+            result = evaluate_spin(spin_set, spun=spun)
+            total = [s for k, s in result.scores.items()]
+            links, wrong = sum(s.links for s in total), sum(s.wrong_links for s in total)
+            print(f"-- {label}: precision of every link {(links - wrong) / max(links, 1):.2f}")
+            print(spin_report(spin_set, result))
 
 
 # --- 2. extraction baseline ------------------------------------------------------------
@@ -102,25 +124,41 @@ def extraction_ms_per_page() -> tuple[float, int]:
 # --- 3. the stage at scale ---------------------------------------------------------------
 
 VOCABULARY = sorted({word for text in BASES.values() for word in text.lower().replace(",", " ").split()})
+# Anchors for the spun-copy signal, as news has them: names (capitalized syllable pairs) and
+# figures, drawn with a Zipf-like skew too, so that common ones ("Hà Nội", "2024") recur.
+_FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Phan")
+_GIVEN = tuple(sorted({w.capitalize() for w in VOCABULARY if w.isalpha()}))[:150]
+ANCHORS = [f"{a} {b}" for a in _FAMILY for b in _GIVEN] + [str(n) for n in range(1, 3000)]
+_ANCHOR_ORDER = np.random.default_rng(0).permutation(len(ANCHORS))
 
 
 def synthetic_texts(start: int, count: int, words: int = 300) -> list[str]:
-    """Texts drawn from a Vietnamese vocabulary with a Zipf-like skew, so common shingles recur."""
+    """Texts drawn from a Vietnamese vocabulary with a Zipf-like skew, so common shingles recur;
+    one word in twelve is an anchor (a name or a figure), from a skewed pool of 5,000."""
     rng = np.random.default_rng(start)
     weights = 1.0 / np.arange(1, len(VOCABULARY) + 1)
     choice = rng.choice(len(VOCABULARY), size=(count, words), p=weights / weights.sum())
-    return ["\n".join(" ".join(VOCABULARY[i] for i in row[j : j + 60]) for j in range(0, words, 60)) for row in choice]
+    anchor_weights = 1.0 / np.arange(1, len(ANCHORS) + 1) ** 0.8
+    anchors = _ANCHOR_ORDER[rng.choice(len(ANCHORS), size=(count, words // 12), p=anchor_weights / anchor_weights.sum())]
+    texts = []
+    for row, marks in zip(choice, anchors):
+        tokens = [VOCABULARY[i] for i in row]
+        for place, anchor in zip(range(5, words, 12), marks):
+            tokens[place] = ANCHORS[anchor]
+        texts.append("\n".join(" ".join(tokens[j : j + 60]) for j in range(0, words, 60)))
+    return texts
 
 
-def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int]]:
+def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int, bytes, int]]:
     from pipelines.neardup.minhash import Signer
+    from pipelines.neardup.spin import SpinSigner
 
-    signer = Signer(DEFAULTS.num_perm, DEFAULTS.shingle_size)
+    signer, spin_signer = Signer(DEFAULTS.num_perm, DEFAULTS.shingle_size), SpinSigner()
     out = []
     # Short stored texts sign faster; the index holds the same number of buckets per article.
     for text in synthetic_texts(*args, words=150):
-        signature = signer.sign(text)
-        out.append((text, signature.to_blob(), signature.size))
+        signature, spun = signer.sign(text), spin_signer.sign(text)
+        out.append((text, signature.to_blob(), signature.size, spun.to_blob(), spun.anchors))
     return out
 
 
@@ -139,13 +177,14 @@ def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
         rows = [
             {"id": i, "story_id": i, "content_hash": f"synthetic-{i}", "url": f"https://synthetic.example/{i}",
              "site": "synthetic.example", "text": text, "word_count": len(text.split()), "first_seen": utc_now()}
-            for i, (text, _, _) in zip(ids, batch)
+            for i, (text, *_) in zip(ids, batch)
         ]
         store.begin()
         store.db["articles"].insert_all(rows)
         store.db["neardup_signatures"].insert_all(
-            {"article_id": i, "shingles": size, "signature": blob, "signed": utc_now(), "seq": i}
-            for i, (_, blob, size) in zip(ids, batch)
+            {"article_id": i, "shingles": size, "signature": blob, "signed": utc_now(), "seq": i,
+             "anchors": anchors, "anchor_count": count}
+            for i, (_, blob, size, anchors, count) in zip(ids, batch)
         )
         store.commit()
         have += len(batch)
@@ -154,11 +193,13 @@ def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
 def probe_items(size: int, count: int, seed: int, store) -> list[tuple[ArticleItem, int | None]]:
     """New articles for the stage, each with the stored article it copies (or None).
 
-    Fresh synthetic texts, and a fifth lightly edited copies of stored ones, old and new alike.
+    Fresh synthetic texts, and a fifth copies of stored ones, old and new alike: lightly edited,
+    or spun (30 % of the syllables swapped for synonyms, sentences shuffled), in turn.
     """
     import random
 
     from bench.neardup_eval import edit
+    from bench.spin_eval import spin_edit
 
     rng = random.Random(seed)
     fresh = synthetic_texts(10_000_000 + seed, count - count // 5)
@@ -166,7 +207,8 @@ def probe_items(size: int, count: int, seed: int, store) -> list[tuple[ArticleIt
     stored = store.db.execute(
         "SELECT id, text FROM articles WHERE id <= ? ORDER BY random() LIMIT ?", [size, count // 5]
     )
-    texts += [(edit(text, "synonyms_10", rng), source) for source, text in stored]
+    texts += [(edit(text, "synonyms_10", rng) if n % 2 else spin_edit(text, "spun_30_reordered", rng)[0], source)
+              for n, (source, text) in enumerate(stored)]
     items = []
     for number, (text, source) in enumerate(texts):
         item = ArticleItem(url=f"https://probe.example/{seed}/{number}", text=text, site="probe.example")
@@ -230,44 +272,56 @@ def scale(sizes: list[int], probes: int, extraction_ms: float) -> None:
             first.save_snapshot_if_stale()
             first.store.close()
             indexes[label], loaded[label] = open_stage(path)
-        times: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+        # Two paths, article by article in turn: the shingle MinHash alone (as before the spun-copy
+        # signal: "today") and both signals (signing the anchors too, their lookups and verification).
+        times: dict[tuple[str, str], list[float]] = {(label, m): [] for label, _, _ in runs for m in MODES}
         commits: dict[str, float] = {label: 0.0 for label, _, _ in runs}
         candidates: dict[str, list[int]] = {label: [] for label, _, _ in runs}
-        copies: dict[str, list[bool]] = {label: [] for label, _, _ in runs}
+        copies: dict[tuple[str, str], list[bool]] = {(label, m): [] for label, _, _ in runs for m in MODES}
         rounds = 5
         for round_ in range(rounds):
             for label, size, _ in runs:
                 index = indexes[label]
-                for item, source in probe_items(size, probes // rounds, round_, index.store):
+                for number, (item, source) in enumerate(probe_items(size, probes // rounds, round_, index.store)):
+                    mode = MODES[number % 2]
                     item.article_id = index.store.add_article(item)  # the store's work, not timed
                     # The LSH candidates it will be judged against: what could grow with the archive.
                     keys = index.banding.buckets(index.signer.sign(item.text))
                     candidates[label].append(len(index.buckets.members(keys, index.settings.bucket_limit)))
                     begin = time.perf_counter()
-                    index.add(item.article_id, item.text)  # sign (a worker's part in a crawl), look up, link
-                    times[label].append(time.perf_counter() - begin)
+                    if mode == "today":  # sign the shingles, look up, judge, write: the stage before issue 13
+                        signature = index.signer.sign(item.text)
+                        index.link(item.article_id, signature, index.banding.keys(signature.values[np.newaxis, :])[0])
+                    else:  # sign (a worker's part in a crawl) both, look up both, verify, link
+                        index.add(item.article_id, item.text)
+                    times[label, mode].append(time.perf_counter() - begin)
                     if source:
-                        copies[label].append(bool(index.store.db.execute(
+                        copies[label, mode].append(bool(index.store.db.execute(
                             "SELECT 1 FROM near_duplicates WHERE article_id = ? AND similar_id = ?",
                             [item.article_id, source]).fetchone()))
                 begin = time.perf_counter()
                 index.store.commit()  # the article rows and the stage's rows of the round
                 commits[label] += time.perf_counter() - begin
-        print(f"{'stored':>13}{'ms/article':>12}{'vs smallest':>13}{'% of extraction':>17}{'candidates':>12}"
-              f"{'copies found':>14}{'commit ms':>11}{'build s':>9}{'load s':>8}{'index MB':>10}")
-        first_ms = statistics.median(times[runs[0][0]]) * 1000
+        print(f"{'stored':>13}{'ms today':>10}{'ms both':>9}{'both/today':>12}{'vs smallest':>13}"
+              f"{'% of extraction':>17}{'candidates':>12}{'copies today':>14}{'copies both':>13}"
+              f"{'commit ms':>11}{'build s':>9}{'load s':>8}{'index MB':>10}")
+        first_ms = statistics.median(times[runs[0][0], "both"]) * 1000
         for label, _, _ in runs:
-            ms = statistics.median(times[label]) * 1000
+            today, ms = (statistics.median(times[label, mode]) * 1000 for mode in MODES)
             index = indexes[label]
             megabytes = sum(array.nbytes for array in (index.buckets.keys, index.buckets.ids,
                                                        index.sketches.values, index.sketches.sizes)) / 1e6
-            print(f"{label:>13}{ms:>12.3f}{ms / first_ms:>12.2f}x{100 * ms / extraction_ms:>16.1f}%"
-                  f"{statistics.mean(candidates[label]):>12.1f}"
-                  f"{f'{sum(copies[label])}/{len(copies[label])}':>14}"
-                  f"{1000 * commits[label] / len(times[label]):>11.3f}"
+            found = [f"{sum(copies[label, m])}/{len(copies[label, m])}" for m in MODES]
+            print(f"{label:>13}{today:>10.3f}{ms:>9.3f}{ms / today:>11.2f}x{ms / first_ms:>12.2f}x"
+                  f"{100 * ms / extraction_ms:>16.1f}%{statistics.mean(candidates[label]):>12.1f}"
+                  f"{found[0]:>14}{found[1]:>13}"
+                  f"{1000 * commits[label] / len(candidates[label]):>11.3f}"
                   f"{built[label]:>9.3f}{loaded[label]:>8.3f}{megabytes:>10.1f}")
-        print("-- ms/article: median time of the stage (sign, look up, judge, write); candidates: mean stored "
-              "articles judged per new one; copies found: edited copies linked to the stored article they copy; "
+        print("-- ms today: median time of the stage with the shingle MinHash alone (sign, look up, judge, "
+              "write), ms both: with the spun-copy signal too (anchors signed, looked up, candidates verified, "
+              "links checked for one event), on every other new article; vs smallest and % of extraction: both; "
+              "candidates: mean stored articles judged per new one (shingle bands); copies found: copies (half "
+              "lightly edited, half spun 30 % and shuffled) linked to the stored article they copy; "
               "commit ms: per article, the whole batch (articles, search rows and the stage's rows); build s: "
               "first start-up, index built from the signatures and saved; load s: later start-ups; "
               f"'{runs[-1][0]}': a copy of the smallest database, run alike, for the noise of the measure")

@@ -39,6 +39,11 @@ class ArticleItem:
     signature: bytes | None = None
     shingles: int | None = None
     band_keys: bytes | None = None
+    # The spun-copy signal (pipelines/neardup/spin.py): the MinHash of the article's anchors
+    # (numbers, dates, names), how many anchors it has, and their LSH band keys (uint64).
+    anchors: bytes | None = None
+    anchor_count: int | None = None
+    spin_keys: bytes | None = None
     # The page the article was extracted from, gzipped, for `scrapy reextract` (None for text seeds).
     page_gz: bytes | None = None
     # Set by the writer: the row id of the stored (or existing) article, and of its story.

@@ -48,6 +48,15 @@ NEARDUP_JACCARD = 0.25
 NEARDUP_CONTAINMENT = 0.6
 # ...and the smaller text has at least this many shingles (containment of a few lines is noise).
 NEARDUP_MIN_SHINGLES = 30
+# The second signal, for spun copies (words swapped for synonyms, sentences shuffled;
+# pipelines/neardup/spin.py): candidates by the article's anchors (numbers, dates, names),
+# verified by aligning the two syllable sequences; and every link needs the same event
+# (most anchors and figures shared). Off: the shingle MinHash alone, as before.
+NEARDUP_SPIN_ENABLED = True
+# Link a candidate when this share of the shorter text aligns with the other, syllable by syllable...
+NEARDUP_SPIN_ALIGNMENT = 0.5
+# ...and this share of the anchors (and of the figures) of the one with fewer is in the other (every link).
+NEARDUP_SPIN_ANCHORS = 0.6
 # The one writer: exact dedupe, store, near-duplicate links, failures and run counts
 # (pipelines/store.py). The per-page work happens before, in the spiders' worker pool.
 ITEM_PIPELINES = {

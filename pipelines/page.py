@@ -22,6 +22,7 @@ from typing import Any
 
 from crawler.urls import clean_url, same_site, url_says_article
 from pipelines.neardup.minhash import Banding, Signer
+from pipelines.neardup.spin import SpinSigner
 from pipelines.pageinfo import Links, canonical_url, classify_page, page_links
 from pipelines.vietnamese.encoding import decode_html
 from pipelines.vietnamese.normalize import normalize_article
@@ -108,9 +109,9 @@ def content_hash(text: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _signing(neardup: tuple[int, int, float]) -> tuple[Signer, Banding]:
+def _signing(neardup: tuple[int, int, float]) -> tuple[Signer, Banding, SpinSigner]:
     num_perm, shingle_size, threshold = neardup
-    return Signer(num_perm, shingle_size), Banding(num_perm, threshold)
+    return Signer(num_perm, shingle_size), Banding(num_perm, threshold), SpinSigner()
 
 
 @lru_cache(maxsize=1)
@@ -182,9 +183,14 @@ def process_text(fields: dict[str, Any], options: PageOptions, url: str | None =
     normalized["title_folded"] = fold(normalized.get("title") or "")
     normalized["text_folded"] = fold(text)
     if options.neardup is not None:
-        signer, banding = _signing(options.neardup)
+        signer, banding, spin_signer = _signing(options.neardup)
         signature = signer.sign(text)
         normalized["signature"] = signature.to_blob()
         normalized["shingles"] = signature.size
         normalized["band_keys"] = banding.keys(signature.values[None, :])[0].tobytes()
+        # The spun-copy signal: its anchors' MinHash and bands (none with too few anchors).
+        spun = spin_signer.sign(text)
+        normalized["anchors"] = spun.to_blob()
+        normalized["anchor_count"] = spun.anchors
+        normalized["spin_keys"] = spin_signer.article_keys(spun).tobytes()
     return PageResult("article", fields=normalized, byline_author=byline_author)

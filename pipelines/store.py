@@ -32,6 +32,7 @@ from crawler.signals import fetch_validated, inc_stat, page_failed
 from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, StoreError, database_path
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.neardup.minhash import Signature
+from pipelines.neardup.spin import SpinSignature
 from pipelines.runs import RUN_STATUS, STORE_FAILED, describe_counts, run_counts
 
 if TYPE_CHECKING:
@@ -235,7 +236,13 @@ class StorePipeline:
             story_id, matches = index.add(article_id, adapter.get("text") or "")
         else:
             signature = Signature.from_blob(blob, adapter["shingles"])
-            story_id, matches = index.link(article_id, signature, np.frombuffer(adapter["band_keys"], np.uint64))
+            anchors, spin_keys = adapter.get("anchors"), adapter.get("spin_keys")
+            story_id, matches = index.link(
+                article_id, signature, np.frombuffer(adapter["band_keys"], np.uint64),
+                SpinSignature.from_blob(anchors, adapter.get("anchor_count") or 0) if anchors is not None else None,
+                np.frombuffer(spin_keys, np.uint64) if spin_keys is not None else None,
+                adapter.get("text"),
+            )
         adapter["story_id"] = story_id
         stats = self.crawler.stats
         stats.inc_value("neardup/signed")

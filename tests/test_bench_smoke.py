@@ -11,12 +11,15 @@ from bench import bench_neardup
 def test_the_scale_benchmark_runs_and_finds_the_copies(capsys):
     bench_neardup.scale([200, 400], probes=25, extraction_ms=35.0)
     out = capsys.readouterr().out
-    rows = {match[0]: match for match in re.findall(r"^\s+([\d,]+(?: again)?)\s+([\d.]+)\s+([\d.]+)x.*?(\d+)/(\d+)",
-                                                   out, re.MULTILINE)}
+    # stored, ms today (shingles only), ms both (the spun-copy signal too), both/today, ..., copies found by each
+    rows = {match[0]: match for match in re.findall(
+        r"^\s+([\d,]+(?: again)?)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x.*?(\d+)/(\d+)\s+(\d+)/(\d+)", out, re.MULTILINE
+    )}
     assert set(rows) == {"200", "400", "200 again"}
-    for label, ms, ratio, found, copies in rows.values():
-        assert float(ms) > 0 and float(ratio) > 0
-        assert int(copies) == 5 and int(found) >= 4, label  # the edited copies are found
+    for label, today, both, ratio, found_today, copies_today, found_both, copies_both in rows.values():
+        assert float(today) > 0 and float(both) > 0 and float(ratio) > 0
+        assert int(copies_today) + int(copies_both) == 5, label
+        assert int(found_both) == int(copies_both), label  # the edited and spun copies are found
     assert "datasketch's in-memory MinHashLSH needs" in out
 
 

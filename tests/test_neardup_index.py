@@ -126,7 +126,9 @@ def test_a_snapshot_is_loaded_then_caught_up(tmp_path):
     later = NearDupIndex(NewsStore.open(path), NearDupSettings())
     later.load()
     assert (later.snapshot_seq, later.seq) == (2, 3)
-    assert len(later.buckets.keys) == 2 * later.banding.bands and later.buckets.recent_entries == later.banding.bands
+    # Each article's shingle bands and its anchor bands (spun copies: each base has enough anchors).
+    per_article = later.banding.bands + later.spin_signer.banding.bands
+    assert len(later.buckets.keys) == 2 * per_article and later.buckets.recent_entries == per_article
     for key, text in BASES.items():
         copy = later.signer.sign(edit(text, "reordered", random.Random(2)))
         found = later.buckets.members(later.banding.buckets(copy))
@@ -218,7 +220,8 @@ def test_an_unusable_saved_index_is_rebuilt(tmp_path, caplog):
     copy = later.signer.sign(edit(BASES["mua_lu_hue"], "tail_cut", random.Random(4)))
     assert later.buckets.members(later.banding.buckets(copy)) == {ids["mua_lu_hue"]}
     saved, _ = later.store.index_snapshot()
-    assert len(saved["ids"]) == 2 * later.banding.bands * 4  # saved again, whole
+    # Saved again, whole: both articles' shingle and anchor bands, 4 bytes an id.
+    assert len(saved["ids"]) == 2 * (later.banding.bands + later.spin_signer.banding.bands) * 4
     later.store.close()
 
 

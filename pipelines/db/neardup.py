@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipelines.neardup.minhash import Match, Signature
+from pipelines.neardup.spin import SpinSignature
 from pipelines.vietnamese.dates import utc_now
 
 if TYPE_CHECKING:
@@ -62,18 +63,33 @@ class NearDupTables:
             found.update((row[0], Signature.from_blob(row[1], row[2])) for row in cursor)
         return found
 
-    def save_signature(self, article_id: int, signature: Signature) -> int:
-        """Store (or replace) an article's signature; return its sequence number, one more than any before."""
+    def save_signature(self, article_id: int, signature: Signature, spun: SpinSignature | None = None) -> int:
+        """Store (or replace) an article's signatures; return its sequence number, one more than any before."""
         self.begin()
         row = self.db.execute(
-            "INSERT OR REPLACE INTO neardup_signatures (article_id, shingles, signature, signed, seq) "
-            f"VALUES (?, ?, ?, ?, {LAST_SEQ} + 1) RETURNING seq",
-            [article_id, signature.size, signature.to_blob(), utc_now()],
+            "INSERT OR REPLACE INTO neardup_signatures "
+            "(article_id, shingles, signature, signed, seq, anchors, anchor_count) "
+            f"VALUES (?, ?, ?, ?, {LAST_SEQ} + 1, ?, ?) RETURNING seq",
+            [article_id, signature.size, signature.to_blob(), utc_now(),
+             spun.to_blob() if spun else None, spun.anchors if spun else None],
         ).fetchone()
         return int(row[0])
 
-    def signatures_since(self, seq: int, limit: int = 20_000, lock: bool = True) -> list[tuple[int, bytes, int, int]]:
-        """(article_id, signature, shingles, seq) of up to ``limit`` signatures written after ``seq``, in order.
+    def article_texts(self, ids: Iterable[int]) -> dict[int, str]:
+        """The text of each of ``ids`` (the spun-copy verification reads its few candidates)."""
+        ids = list(ids)
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found.update(self.db.execute(
+                f"SELECT id, text FROM articles WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+            ).fetchall())
+        return found
+
+    def signatures_since(
+        self, seq: int, limit: int = 20_000, lock: bool = True
+    ) -> list[tuple[int, bytes, int, int, bytes | None, int | None]]:
+        """(article_id, signature, shingles, seq, anchors, anchor_count) of up to ``limit`` signatures written after ``seq``, in order.
 
         With ``lock``, inside the write transaction, so that no other process can
         add one between this read and the caller's own write. Without, reads in
@@ -83,7 +99,8 @@ class NearDupTables:
         if lock:
             self.begin()
         return self.db.execute(
-            "SELECT article_id, signature, shingles, seq FROM neardup_signatures WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT article_id, signature, shingles, seq, anchors, anchor_count FROM neardup_signatures "
+            "WHERE seq > ? ORDER BY seq LIMIT ?",
             [seq, limit],
         ).fetchall()
 
@@ -126,9 +143,9 @@ class NearDupTables:
         self.begin()
         if matches:
             self.db.conn.executemany(
-                "INSERT OR REPLACE INTO near_duplicates (article_id, similar_id, jaccard, containment, method, found) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(article_id, m.similar_id, m.jaccard, m.containment, m.method, now) for m in matches],
+                "INSERT OR REPLACE INTO near_duplicates "
+                "(article_id, similar_id, jaccard, containment, method, score, found) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(article_id, m.similar_id, m.jaccard, m.containment, m.method, m.score, now) for m in matches],
             )
         others = sorted(stories - {story_id})
         if others:

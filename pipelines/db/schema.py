@@ -202,6 +202,20 @@ def m080_run_skipped(db: Database) -> None:
     db["crawl_runs"].add_column("skipped", int)
 
 
+def m100_neardup_spin(db: Database) -> None:
+    # The spun-copy signal (pipelines/neardup/spin.py): the MinHash of each article's anchors
+    # (numbers, dates, names) and how many it has, beside its shingle signature; the in-memory
+    # index bands them with the shingle bands. NULL for articles signed before: `scrapy neardup
+    # --rebuild` computes them. `score`: the score of the method that found a link (the Jaccard
+    # or containment estimate, or for `spun` the aligned share of the shorter text).
+    db["neardup_signatures"].add_column("anchors", bytes)
+    db["neardup_signatures"].add_column("anchor_count", int)
+    db["near_duplicates"].add_column("score", float)
+    db.execute(
+        "UPDATE near_duplicates SET score = CASE method WHEN 'containment' THEN containment ELSE jaccard END"
+    )
+
+
 # Every migration, in the order they are applied (a migration's number is its name, not its place).
 MIGRATIONS = (
     m001_initial,
@@ -213,6 +227,7 @@ MIGRATIONS = (
     m060_neardup_memory_index,
     m070_search_index_folded,
     m080_run_skipped,
+    m100_neardup_spin,
 )
 for migration in MIGRATIONS:
     migrations()(migration)

@@ -20,6 +20,7 @@ snapshot and catching up on the signatures written since (see
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -139,6 +140,41 @@ class BucketIndex:
                 members = sorted(members)[-limit:]
             found.update(members)
         return found
+
+    def member_counts(self, keys: Iterable[int], limit: int = 0) -> Counter[int]:
+        """How many of ``keys``' buckets each article shares (``limit`` as in :meth:`members`).
+
+        A crowded bucket is read only by its last ``limit`` entries (the arrays keep a bucket's
+        ids in order, and the recent ones are newer), so the work stays flat as buckets fill.
+        Two vectorized binary searches rather than the directory of :meth:`_find`: the
+        anchor buckets this serves are often crowded, where the directory falls back to them.
+        """
+        keys = np.unique(_narrow(_as_keys(keys)))
+        counts: Counter[int] = Counter()
+        spans: dict[int, tuple[int, int]] = {}  # key -> its latest entries in the sorted arrays
+        if len(self.keys):
+            starts = np.searchsorted(self.keys, keys)
+            ends = np.searchsorted(self.keys, keys, side="right")
+            if limit:
+                starts = np.maximum(starts, ends - limit)
+            spans = {key: (start, end) for key, start, end in zip(keys.tolist(), starts.tolist(), ends.tolist())
+                     if end > start}
+            if spans:  # a bucket holds an article once
+                counts.update(np.concatenate([np.unique(self.ids[a:b]) for a, b in spans.values()]).tolist())
+        for key in keys.tolist() if self.recent else ():
+            recent = self.recent.get(key)
+            if recent is None:
+                continue
+            members = set(_as_list(recent))
+            if limit:
+                # The bucket's latest ``limit`` across both places: the sorted part was counted above.
+                start, end = spans.get(key, (0, 0))
+                older = set(self.ids[start:end].tolist())
+                latest = set(sorted(older | members)[-limit:])
+                counts.subtract(older - latest)
+                members &= latest
+            counts.update(members - set(self.ids[slice(*spans[key])].tolist()) if key in spans else members)
+        return +counts
 
     def _sorted_members(self, keys: np.ndarray) -> dict[int, list[int]]:
         """The ids of each of ``keys`` found in the sorted arrays."""

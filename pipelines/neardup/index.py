@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pipelines.neardup.bucket_index import BucketIndex, Sketches, narrow_keys
 from pipelines.neardup.minhash import Banding, Match, Signature, Signer, Thresholds, find_matches
+from pipelines.neardup.spin import MIN_ANCHORS, SpinSignature, SpinSigner, SpinThresholds, find_spun, keep_same_event
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -50,10 +51,12 @@ class NearDupSettings:
     # Candidates taken from one bucket at most (its latest articles): see BucketIndex.members.
     bucket_limit: int = 10
     thresholds: Thresholds = field(default_factory=Thresholds)
+    # The second signal, for spun copies (pipelines/neardup/spin.py); None: off.
+    spin: SpinThresholds | None = field(default_factory=SpinThresholds)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> NearDupSettings:
-        default, limits = cls(), Thresholds()
+        default, limits, spin = cls(), Thresholds(), SpinThresholds()
         values = cls(
             shingle_size=settings.getint("NEARDUP_SHINGLE_SIZE", default.shingle_size),
             num_perm=settings.getint("NEARDUP_NUM_PERM", default.num_perm),
@@ -64,6 +67,10 @@ class NearDupSettings:
                 containment=settings.getfloat("NEARDUP_CONTAINMENT", limits.containment),
                 min_shingles=settings.getint("NEARDUP_MIN_SHINGLES", limits.min_shingles),
             ),
+            spin=SpinThresholds(
+                alignment=settings.getfloat("NEARDUP_SPIN_ALIGNMENT", spin.alignment),
+                anchors=settings.getfloat("NEARDUP_SPIN_ANCHORS", spin.anchors),
+            ) if settings.getbool("NEARDUP_SPIN_ENABLED", True) else None,
         )
         checks = {
             "NEARDUP_SHINGLE_SIZE": 1 <= values.shingle_size <= 10,
@@ -72,6 +79,8 @@ class NearDupSettings:
             "NEARDUP_BUCKET_LIMIT": values.bucket_limit >= 0,
             "NEARDUP_JACCARD": 0 < values.thresholds.jaccard <= 1,
             "NEARDUP_CONTAINMENT": 0 < values.thresholds.containment <= 1,
+            "NEARDUP_SPIN_ALIGNMENT": values.spin is None or 0 < values.spin.alignment <= 1,
+            "NEARDUP_SPIN_ANCHORS": values.spin is None or 0 < values.spin.anchors <= 1,
         }
         for name, ok in checks.items():
             if not ok:
@@ -104,6 +113,7 @@ class NearDupIndex:
         self.settings = settings
         self.signer = Signer(settings.num_perm, settings.shingle_size)
         self.banding = Banding(settings.num_perm, settings.candidate_threshold)
+        self.spin_signer = SpinSigner()
         self.buckets = BucketIndex()
         self.sketches = Sketches(settings.num_perm)
         self.seq = 0  # the last signature (by sequence number) in self.buckets
@@ -147,15 +157,23 @@ class NearDupIndex:
 
         ``lock``: take the write lock first (see :meth:`NewsStore.signatures_since`).
         """
-        ids, keys = [], []
+        ids, keys, spun_ids, spun_keys = [], [], [], []
         while rows := self.store.signatures_since(self.seq, lock=lock):
             ids.append(np.fromiter((row[0] for row in rows), np.int64, len(rows)))
             values = np.frombuffer(b"".join(row[1] for row in rows), "<u4").reshape(len(rows), -1)
             keys.append(narrow_keys(self.banding.keys(values)))  # a uint32 each: half the memory of a cold start
             self.sketches.put(ids[-1], values, np.fromiter((row[2] for row in rows), np.int64, len(rows)))
+            # The spun-copy bands of those with enough anchors (none before migration m100, until a rebuild).
+            spun = [row for row in rows if row[4] is not None and (row[5] or 0) >= MIN_ANCHORS]
+            if spun:
+                spun_ids.append(np.fromiter((row[0] for row in spun), np.int64, len(spun)))
+                anchors = np.frombuffer(b"".join(row[4] for row in spun), "<u4").reshape(len(spun), -1)
+                spun_keys.append(self.spin_signer.banding.keys(anchors))
             self.seq = rows[-1][3]
-        if ids:  # one merge for the lot: a cold start sorts the index once
-            self.buckets.extend(np.concatenate(ids), np.concatenate(keys))
+        if ids:  # one merge for the lot (shingle and anchor bands together): a cold start sorts the index once
+            flat_ids = [np.repeat(chunk, rows.shape[1]) for chunk, rows in zip(ids + spun_ids, keys + spun_keys)]
+            flat_keys = [rows.ravel() for rows in keys + spun_keys]
+            self.buckets.extend(np.concatenate(flat_ids), np.concatenate(flat_keys)[:, np.newaxis])
         return sum(len(chunk) for chunk in ids)
 
     def snapshot_is_stale(self) -> bool:
@@ -183,13 +201,19 @@ class NearDupIndex:
 
     def add(self, article_id: int, text: str) -> tuple[int, list[Match]]:
         """Sign ``article_id`` here (offline catch-up and rebuilds) and link it; see :meth:`link`."""
-        signature = self.signer.sign(text)
-        return self.link(article_id, signature, self.banding.keys(signature.values[np.newaxis, :])[0])
+        signature, spun = self.signer.sign(text), self.spin_signer.sign(text)
+        keys = self.banding.keys(signature.values[np.newaxis, :])[0]
+        return self.link(article_id, signature, keys, spun, self.spin_signer.article_keys(spun), text)
 
-    def link(self, article_id: int, signature: Signature, keys: np.ndarray) -> tuple[int, list[Match]]:
+    def link(
+        self, article_id: int, signature: Signature, keys: np.ndarray, spun: SpinSignature | None = None,
+        spin_keys: np.ndarray | None = None, text: str | None = None,
+    ) -> tuple[int, list[Match]]:
         """Link ``article_id`` (signed again, when it changed) to its near-duplicates; return (story id, links).
 
-        ``keys``: its uint64 band keys (:meth:`Banding.keys`), as the per-page function made them.
+        ``keys``: its uint64 band keys (:meth:`Banding.keys`), as the per-page function made them;
+        ``spun`` and ``spin_keys``: its anchor signature and bands (:class:`SpinSigner`), and
+        ``text``, for the spun-copy signal (without them, only the shingle MinHash links).
         """
         if self.caught_up_in != self.store.transactions:
             # Once per write transaction (the writer's batch): once it holds the write lock,
@@ -201,11 +225,32 @@ class NearDupIndex:
         # Only those the sketches cannot rule out are read and judged.
         candidates = self.sketches.may_match(signature, candidates, self.settings.thresholds)
         matches = find_matches(signature, candidates, self.store.signatures, self.settings.thresholds)
-        self.seq = self.store.save_signature(article_id, signature)
+        spin = self.settings.spin
+        if spin is not None and text is not None:
+            matches = self.spun_matches(article_id, text, matches, spin_keys, spin)
+        self.seq = self.store.save_signature(article_id, signature, spun)
         # A replaced signature's old keys stay until the next snapshot: at worst a candidate too many.
+        if spin_keys is not None and len(spin_keys):
+            keys = np.concatenate([keys, spin_keys])
         self.buckets.add(article_id, keys)
         self.sketches.put(np.array([article_id]), signature.values[np.newaxis, :], np.array([signature.size]))
         return self.store.link_near_duplicates(article_id, matches), matches
+
+    def spun_matches(
+        self, article_id: int, text: str, matches: list[Match], spin_keys: np.ndarray | None, spin: SpinThresholds
+    ) -> list[Match]:
+        """The shingle matches that can be the same event, and the spun copies found by the anchor bands.
+
+        A stored article is verified when it shares ``spin.min_bands`` anchor bands and
+        was not a shingle match already; only those few texts are read.
+        """
+        linked = {match.similar_id for match in matches} | {article_id}
+        matches = keep_same_event(text, matches, self.store.article_texts, spin)
+        if spin_keys is None or not len(spin_keys):
+            return matches
+        counts = self.buckets.member_counts(spin_keys, self.settings.bucket_limit)
+        candidates = [other for other, shared in counts.items() if shared >= spin.min_bands and other not in linked]
+        return matches + find_spun(text, candidates, self.store.article_texts, spin)
 
     def sign_unsigned(self, progress: Callable[[int], None] | None = None, commit_every: int = 0) -> int:
         """Sign and link, oldest first, every article without a signature; return how many.

@@ -102,13 +102,16 @@ def permutations(num_perm: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarra
 class Signer:
     """Build signatures with fixed parameters (the permutations are made once)."""
 
-    def __init__(self, num_perm: int = 128, shingle_size: int = 3) -> None:
+    def __init__(self, num_perm: int = 128, shingle_size: int = 3, seed: int = SEED) -> None:
         self.num_perm = num_perm
         self.shingle_size = shingle_size
-        self._a, self._b = permutations(num_perm)
+        self._a, self._b = permutations(num_perm, seed)
 
     def sign(self, text: str) -> Signature:
-        grams = shingles(text, self.shingle_size)
+        return self.sign_set(shingles(text, self.shingle_size))
+
+    def sign_set(self, grams: set[str]) -> Signature:
+        """The signature of any set of strings (the anchors of :mod:`pipelines.neardup.spin`)."""
         values = np.full(self.num_perm, np.uint32(0xFFFFFFFF), np.uint32)
         if grams:
             # SHA-1's first four bytes, little-endian: datasketch's sha1_hash32 (map() keeps the loop in C).
@@ -131,7 +134,12 @@ class Match:
     similar_id: int
     jaccard: float  # estimated by MinHash
     containment: float  # estimated share of the smaller text's shingles found in the other
-    method: str  # "jaccard" or "containment": which threshold it passed
+    method: str  # "jaccard" or "containment": which threshold it passed; "spun": pipelines/neardup/spin.py
+
+    @property
+    def score(self) -> float:
+        """The score of the method that found it (for ``spun``, the aligned share kept in ``containment``)."""
+        return self.jaccard if self.method == "jaccard" else self.containment
 
 
 def containment(jaccard: float, size_a: int, size_b: int) -> float:
@@ -156,11 +164,14 @@ class Banding:
     articles (see ``bench/bench_neardup.py``).
     """
 
-    def __init__(self, num_perm: int = 128, threshold: float = 0.3) -> None:
+    def __init__(
+        self, num_perm: int = 128, threshold: float = 0.3, bands_rows: tuple[int, int] | None = None, seed: int = SEED
+    ) -> None:
         # Bands are consecutive runs of ``rows`` values, as datasketch's.
-        self.bands, self.rows = optimal_bands(threshold, num_perm)
-        # A different start per band, so equal values in two bands give two keys.
-        self._salts = np.random.default_rng(SEED).integers(1, 2**63, size=self.bands, dtype=np.uint64)
+        self.bands, self.rows = bands_rows or optimal_bands(threshold, num_perm)
+        # A different start per band, so equal values in two bands give two keys (and another
+        # ``seed``, another key space: the spun-copy bands share the bucket index).
+        self._salts = np.random.default_rng(seed).integers(1, 2**63, size=self.bands, dtype=np.uint64)
 
     def keys(self, values: np.ndarray) -> np.ndarray:
         """The uint64 bucket keys of many signatures at once: one row of ``bands`` keys per row of ``values``.
