@@ -149,7 +149,7 @@ class BucketIndex:
         Two vectorized binary searches rather than the directory of :meth:`_find`: the
         anchor buckets this serves are often crowded, where the directory falls back to them.
         """
-        keys = np.unique(_narrow(_as_keys(keys)))
+        keys = np.unique(narrow_keys(_as_keys(keys)))
         counts: Counter[int] = Counter()
         spans: dict[int, tuple[int, int]] = {}  # key -> its latest entries in the sorted arrays
         if len(self.keys):

@@ -168,7 +168,7 @@ class NearDupIndex:
             if spun:
                 spun_ids.append(np.fromiter((row[0] for row in spun), np.int64, len(spun)))
                 anchors = np.frombuffer(b"".join(row[4] for row in spun), "<u4").reshape(len(spun), -1)
-                spun_keys.append(self.spin_signer.banding.keys(anchors))
+                spun_keys.append(narrow_keys(self.spin_signer.banding.keys(anchors)))
             self.seq = rows[-1][3]
         if ids:  # one merge for the lot (shingle and anchor bands together): a cold start sorts the index once
             flat_ids = [np.repeat(chunk, rows.shape[1]) for chunk, rows in zip(ids + spun_ids, keys + spun_keys)]
