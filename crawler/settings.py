@@ -105,6 +105,8 @@ BACKOFF_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 300.0
 # Scrapy's duplicate filter, but never kept in JOBDIR: see crawler/middlewares.py RunDupeFilter.
 DUPEFILTER_CLASS = "crawler.middlewares.RunDupeFilter"
+# Scrapy's JOBDIR queue, but a queue file a killed run left unreadable is started afresh (crawler/queues.py).
+SCHEDULER_DISK_QUEUE = "crawler.queues.KillSafeLifoDiskQueue"
 DOWNLOADER_MIDDLEWARES = {
     # Scrapy's robots.txt check let through requests that waited for the robots.txt (see the class).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
