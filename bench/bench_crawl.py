@@ -22,7 +22,8 @@ only when a command fails or stores the wrong number of articles.
 
 Options: ``--pages 720`` (N), ``--seeds 10000``, ``--only C,E`` (D and E bring C along:
 they need its database), ``--baseline-pages 720`` (A's pages at most), ``--keep`` (keep
-the work folder: databases, logs).
+the work folder: databases, logs), ``--spin-seconds 2`` (how long the check of the cores
+two busy processes get takes).
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ def print_steps(steps: list[Step]) -> None:
           "   process grew by).")
 
 
-def print_targets(steps: list[Step], pages: int) -> None:
+def print_targets(steps: list[Step], pages: int, spin_seconds: float = 2.0) -> None:
     """The figures the issue sets targets for, beside them; a missing step shows '-'."""
     by_key = {step.key: step for step in steps if step.key != "A"}
     baseline = [step for step in steps if step.key == "A"]
@@ -235,7 +236,7 @@ def print_targets(steps: list[Step], pages: int) -> None:
         print(f"{name:40}{shown:>10}   {target:36}{verdict:>4}")
     if baseline:
         print(f"(A: {rates['A']:.1f} pages/s over its {len(baseline)} runs)")
-    cores = usable_cores()
+    cores = usable_cores(seconds=spin_seconds)
     print(f"(cores that two busy processes got together just now: {cores:.2f} of {os.cpu_count()}; the "
           f"crawl's ratios to one-core A cannot exceed about that)")
 
@@ -250,6 +251,8 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=STEPS, help="steps to run, e.g. A,C,E (default all: A-F)")
     parser.add_argument("--baseline-pages", type=int, default=720, help="A's pages at most (default 720)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs)")
+    parser.add_argument("--spin-seconds", type=float, default=2.0,
+                        help="how long to measure the cores two busy processes get (default 2)")
     options = parser.parse_args(argv)
     only = set(options.only.upper().replace(",", ""))
     if not only or only - set(STEPS) or options.pages < 1 or options.seeds < 1:
@@ -320,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     print_steps(steps)
-    print_targets(steps, options.pages)
+    print_targets(steps, options.pages, options.spin_seconds)
     for problem in problems:
         print(f"WARNING: {problem}")
     return 1 if problems else 0

@@ -27,7 +27,7 @@ def test_the_crawl_benchmark_runs_and_stores_every_page(shared_data, capsys):
     """bench/bench_crawl.py at a tiny scale: 18 copies of the real pages, 50 text seeds."""
     from bench import bench_crawl
 
-    assert bench_crawl.main(["--pages", "18", "--seeds", "50"]) == 0
+    assert bench_crawl.main(["--pages", "18", "--seeds", "50", "--spin-seconds", "0.2"]) == 0
     out = capsys.readouterr().out
     steps = dict(re.findall(r"^([A-F])  (.+?)\s+\d+\.\d\s", out, re.MULTILINE))
     assert set(steps) == set("ABCDEF"), out
