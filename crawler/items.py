@@ -44,6 +44,7 @@ class ArticleItem:
     anchors: bytes | None = None
     anchor_count: int | None = None
     spin_keys: bytes | None = None
+    anchor_words: str | None = None  # the anchors themselves, one a line: the writer verifies with them
     # The page the article was extracted from, gzipped, for `scrapy reextract` (None for text seeds).
     page_gz: bytes | None = None
     # Set by the writer: the row id of the stored (or existing) article, and of its story.

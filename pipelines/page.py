@@ -22,7 +22,7 @@ from typing import Any
 
 from crawler.urls import clean_url, same_site, url_says_article
 from pipelines.neardup.minhash import Banding, Signer
-from pipelines.neardup.spin import SpinSigner
+from pipelines.neardup.spin import SpinSigner, anchors
 from pipelines.pageinfo import Links, canonical_url, classify_page, page_links
 from pipelines.vietnamese.encoding import decode_html
 from pipelines.vietnamese.normalize import normalize_article
@@ -189,7 +189,9 @@ def process_text(fields: dict[str, Any], options: PageOptions, url: str | None =
         normalized["shingles"] = signature.size
         normalized["band_keys"] = banding.keys(signature.values[None, :])[0].tobytes()
         # The spun-copy signal: its anchors' MinHash and bands (none with too few anchors).
-        spun = spin_signer.sign(text)
+        found = anchors(text)
+        spun = spin_signer.sign_anchors(found)
+        normalized["anchor_words"] = "\n".join(sorted(found))  # for the writer's verifications
         normalized["anchors"] = spun.to_blob()
         normalized["anchor_count"] = spun.anchors
         normalized["spin_keys"] = spin_signer.article_keys(spun).tobytes()

@@ -32,7 +32,7 @@ from crawler.signals import fetch_validated, inc_stat, page_failed
 from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, StoreError, database_path
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.neardup.minhash import Signature
-from pipelines.neardup.spin import SpinSignature
+from pipelines.neardup.spin import SpinSignature, SpinText
 from pipelines.runs import RUN_STATUS, STORE_FAILED, describe_counts, run_counts
 
 if TYPE_CHECKING:
@@ -237,11 +237,13 @@ class StorePipeline:
         else:
             signature = Signature.from_blob(blob, adapter["shingles"])
             anchors, spin_keys = adapter.get("anchors"), adapter.get("spin_keys")
+            text, words = adapter.get("text"), adapter.get("anchor_words")
             story_id, matches = index.link(
                 article_id, signature, np.frombuffer(adapter["band_keys"], np.uint64),
                 SpinSignature.from_blob(anchors, adapter.get("anchor_count") or 0) if anchors is not None else None,
                 np.frombuffer(spin_keys, np.uint64) if spin_keys is not None else None,
-                adapter.get("text"),
+                # The anchors as the worker found them: the writer need not read the text again for them.
+                SpinText(text, anchors=frozenset(filter(None, words.split("\n")))) if text and words is not None else text,
             )
         adapter["story_id"] = story_id
         stats = self.crawler.stats

@@ -210,3 +210,14 @@ def test_real_spun_copies_link_when_the_shared_data_is_there():
         copy = SpinText(spun(text, 0.4, seed=number))
         matches = [verify(copy, SpinText(other), n, SpinThresholds()) for n, other in enumerate(texts)]
         assert [n for n, match in enumerate(matches) if match] == [number]
+
+
+def test_the_worker_hands_the_writer_the_anchors_it_signed():
+    """The per-page function sends the anchors with their signature: the writer verifies with
+    them and does not read them from the text again."""
+    from pipelines.page import PageOptions, process_text
+
+    result = process_text({"text": BASES["cau_rach_mieu"], "url": "seed:a.txt"}, PageOptions())
+    words = result.fields["anchor_words"]
+    assert words and set(words.split("\n")) == anchors(result.fields["text"])
+    assert result.fields["anchor_count"] == len(words.split("\n"))

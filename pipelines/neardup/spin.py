@@ -30,6 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,10 @@ class SpinSigner:
         self.banding = Banding(NUM_PERM, bands_rows=(BANDS, ROWS), seed=SALT_SEED)
 
     def sign(self, text: str) -> SpinSignature:
-        found = anchors(text)
+        return self.sign_anchors(anchors(text))
+
+    def sign_anchors(self, found: set[str]) -> SpinSignature:
+        """The signature of an article's anchors (:func:`anchors`)."""
         return SpinSignature(self.signer.sign_set(found).values, len(found))
 
     def keys(self, signatures: Iterable[SpinSignature]) -> np.ndarray:
@@ -194,26 +198,44 @@ def same_event(a: set[str], b: set[str], threshold: float) -> bool:
 
 
 def keep_same_event(
-    text: str, matches: list[Match], texts: Callable[[list[int]], dict[int, str]], thresholds: SpinThresholds
+    text: str | SpinText, matches: list[Match], texts: Callable[[list[int]], dict[int, Any]],
+    thresholds: SpinThresholds,
 ) -> list[Match]:
-    """The shingle-MinHash ``matches`` whose texts can be the same event as ``text`` (see :func:`same_event`)."""
+    """The shingle-MinHash ``matches`` whose texts can be the same event as ``text`` (see :func:`same_event`).
+
+    ``texts`` gives the stored texts by id, as strings or :class:`SpinText`.
+    """
     if not matches:
         return matches
-    own, found = anchors(text), texts([match.similar_id for match in matches])
+    own, found = SpinText.of(text).anchors, texts([match.similar_id for match in matches])
     return [m for m in matches if m.similar_id not in found
-            or same_event(own, anchors(found[m.similar_id]), thresholds.anchors)]
+            or same_event(own, SpinText.of(found[m.similar_id]).anchors, thresholds.anchors)]
 
 
 class SpinText:
     """What verification needs of one text, each part computed once and only when asked
-    (most candidates fail on their anchors, before their sentences are encoded)."""
+    (most candidates fail on their anchors, before their sentences are encoded).
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    A stored article can come with its anchors known (the writer keeps the recent ones)
+    and its text read only when the anchors pass: ``load`` reads it.
+    """
+
+    def __init__(self, text: str | None = None, *, anchors: frozenset[str] | None = None,
+                 load: Callable[[], str] | None = None) -> None:
+        if text is not None:
+            self.__dict__["text"] = text
+        if anchors is not None:
+            self.__dict__["anchors"] = anchors
+        self._load = load
 
     @cached_property
-    def anchors(self) -> set[str]:
-        return anchors(self.text)
+    def text(self) -> str:
+        assert self._load is not None, "a SpinText needs its text or a way to read it"
+        return self._load()
+
+    @cached_property
+    def anchors(self) -> frozenset[str]:
+        return frozenset(anchors(self.text))
 
     @cached_property
     def sentences(self) -> list[str]:
@@ -224,8 +246,8 @@ class SpinText:
         return sum(map(len, self.sentences))
 
     @classmethod
-    def of(cls, text: str) -> SpinText:
-        return cls(text)
+    def of(cls, text: str | SpinText) -> SpinText:
+        return text if isinstance(text, SpinText) else cls(text)
 
 
 def verify(new: SpinText, other: SpinText, other_id: int, thresholds: SpinThresholds) -> Match | None:
@@ -243,7 +265,8 @@ def verify(new: SpinText, other: SpinText, other_id: int, thresholds: SpinThresh
 
 
 def find_spun(
-    text: str, candidates: Iterable[int], texts: Callable[[list[int]], dict[int, str]], thresholds: SpinThresholds
+    text: str | SpinText, candidates: Iterable[int], texts: Callable[[list[int]], dict[int, Any]],
+    thresholds: SpinThresholds,
 ) -> list[Match]:
     """The ``candidates`` (their texts read through ``texts``) that are spun copies of ``text``, or its source."""
     ordered = sorted(candidates)
