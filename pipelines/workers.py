@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 # The project's root, for the workers' imports (they run ``python -m pipelines.workers``).
 PROJECT = str(Path(__file__).resolve().parent.parent)
+# glibc's malloc in the workers: buffers of 128 KB and more (a page, its text, its tree's parts)
+# are mapped and given back when freed, instead of raising the heap's threshold to their size
+# and staying in the heap after them (a few MB of RSS a worker). Ignored by other C libraries.
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
 # How long a new worker may take to start (import trafilatura) on a busy machine.
 STARTUP_SECONDS = 120
 
@@ -117,7 +121,7 @@ class _Worker:
         path = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipelines.workers", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path},
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path, **MALLOC},
         )
         theirs.close()
         ours.setblocking(False)

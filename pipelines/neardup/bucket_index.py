@@ -34,8 +34,9 @@ KEY = np.dtype("<u4")
 ID = np.dtype("<u4")
 SKETCH = np.dtype("<u2")
 # New entries wait in a dict and are merged into the sorted arrays when there
-# are this many, or an eighth of the arrays (so a merge, which costs the size of
-# the whole index, happens once per 12 % growth: constant time per article).
+# are this many, or a sixteenth of the arrays (so a merge, which costs the size of
+# the whole index, happens once per 6 % growth: constant time per article; the
+# dict, some 100 bytes an entry, stays small beside the arrays).
 MERGE_AT_LEAST = 50_000
 # Entries of a directory slot compared in one vectorized step (see BucketIndex._find);
 # a slot holds four on average, more only with a crowded bucket.
@@ -91,7 +92,7 @@ class BucketIndex:
             else:
                 members.append(article_id)
             self.recent_entries += 1
-        if self.recent_entries >= max(MERGE_AT_LEAST, len(self.keys) // 8):
+        if self.recent_entries >= max(MERGE_AT_LEAST, len(self.keys) // 16):
             self.merge()
 
     def extend(self, article_ids: np.ndarray, keys: np.ndarray) -> None:

@@ -40,8 +40,8 @@ CATCH_UP_BATCH = 500
 # The saved bucket index is rebuilt when this many signatures (or a tenth of it) were written since.
 SNAPSHOT_AFTER = 1000
 # The anchors of the articles last stored or verified, kept for verifying the next ones (spun copies):
-# a story's articles are candidates again and again. About 2 KB each.
-REMEMBERED_ANCHORS = 2048
+# a story's articles are candidates again and again. Some 5 KB each (a frozenset of tens of strings).
+REMEMBERED_ANCHORS = 512
 
 
 class NearDupConfigError(ValueError):
