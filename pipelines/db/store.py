@@ -69,9 +69,9 @@ def _open_database(path: Path) -> Database:
     db = Database(path)
     try:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        # 8 MB of page cache (the default is 2 MB): the indexes' upper levels stay in memory, and the
-        # whole crawl process stays within its memory budget (docs/benchmarks.md).
-        db.execute("PRAGMA cache_size = -8192")
+        # 16 MB of page cache (the default is 2 MB): index lookups stay in memory on a large archive
+        # (with 8 MB, verifying spun copies read more from disk at 100,000 articles).
+        db.execute("PRAGMA cache_size = -16384")
         db.enable_wal()
         # In WAL mode, NORMAL syncs at checkpoints, not at every commit: a killed process
         # still loses nothing committed, and the database is never corrupted (only a power

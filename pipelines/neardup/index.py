@@ -41,7 +41,7 @@ CATCH_UP_BATCH = 500
 SNAPSHOT_AFTER = 1000
 # The anchors of the articles last stored or verified, kept for verifying the next ones (spun copies):
 # a story's articles are candidates again and again. Some 5 KB each (a frozenset of tens of strings).
-REMEMBERED_ANCHORS = 512
+REMEMBERED_ANCHORS = 2048
 
 
 class NearDupConfigError(ValueError):
