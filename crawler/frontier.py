@@ -40,6 +40,10 @@ class Frontier:
         if not self.top_up():
             self.crawler.stats.max_value("frontier/waiting_max", len(self))
 
+    def waiting(self) -> dict[Any, list[tuple[Any, ...]]]:
+        """The entries not scheduled yet, by line, in order (for a resumable run's state)."""
+        return {line: list(entries) for line, entries in self.lines.items()}
+
     def _next(self) -> tuple[Any, ...]:
         """The first entry of the first line, whose turn then goes to the back."""
         line, entries = next(iter(self.lines.items()))

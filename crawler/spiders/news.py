@@ -32,8 +32,8 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.frontier import Frontier
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
+from crawler.frontier import Frontier
 from crawler.middlewares import validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.signals import fetch_validated, inc_stat
@@ -167,7 +167,7 @@ class NewsSpider(ArchiveSpider):
         # The URLs still waiting go into the state, which Scrapy keeps in JOBDIR (this runs before
         # it saves it): a resumed run does not read its sitemaps again, having requested them.
         self._state("news_frontier").update(
-            {name: [(url, published) for _, url, published in entries] for name, entries in self.frontier.lines.items()})
+            {name: [(url, published) for _, url, published in entries] for name, entries in self.frontier.waiting().items()})
         for lock in self.locks.values():
             lock.release()
 

@@ -210,7 +210,7 @@ class NearDupIndex:
     def add(self, article_id: int, text: str) -> tuple[int, list[Match]]:
         """Sign ``article_id`` here (offline catch-up and rebuilds) and link it; see :meth:`link`."""
         spin_text = SpinText(text)  # its anchors, found once for the signature and the verifications
-        signature, spun = self.signer.sign(text), self.spin_signer.sign_anchors(set(spin_text.anchors))
+        signature, spun = self.signer.sign(text), self.spin_signer.sign_anchors(spin_text.anchors)
         keys = self.banding.keys(signature.values[np.newaxis, :])[0]
         return self.link(article_id, signature, keys, spun, self.spin_signer.article_keys(spun), spin_text)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set as AbstractSet
 from dataclasses import dataclass
 from operator import methodcaller
 from typing import TYPE_CHECKING
@@ -110,7 +110,7 @@ class Signer:
     def sign(self, text: str) -> Signature:
         return self.sign_set(shingles(text, self.shingle_size))
 
-    def sign_set(self, grams: set[str]) -> Signature:
+    def sign_set(self, grams: AbstractSet[str]) -> Signature:
         """The signature of any set of strings (the anchors of :mod:`pipelines.neardup.spin`)."""
         values = np.full(self.num_perm, np.uint32(0xFFFFFFFF), np.uint32)
         if grams:

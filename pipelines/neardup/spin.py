@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -106,7 +106,7 @@ class SpinSigner:
     def sign(self, text: str) -> SpinSignature:
         return self.sign_anchors(anchors(text))
 
-    def sign_anchors(self, found: set[str]) -> SpinSignature:
+    def sign_anchors(self, found: AbstractSet[str]) -> SpinSignature:
         """The signature of an article's anchors (:func:`anchors`)."""
         return SpinSignature(self.signer.sign_set(found).values, len(found))
 
