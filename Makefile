@@ -7,7 +7,7 @@ PORT ?= 8001
 CRAWL_LOG ?= data/crawl.log
 export NEWS_DB
 
-.PHONY: install browser run replay crawl schedule browse test bench clean
+.PHONY: install browser redis run replay crawl schedule browse test bench clean
 
 # The stamp is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -57,13 +57,24 @@ browser:
 		echo "  sudo apt-get install chromium chromium-driver   (Debian/Ubuntu; or set CHROMIUM=... CHROMEDRIVER=...)"; \
 	fi
 
+# The distributed-crawl tests start Debian's redis-server on a free loopback port (tests/redis_server.py).
+redis:
+	@if command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing redis-server for the distributed-crawl tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	else \
+		echo "The distributed-crawl tests need redis-server:"; \
+		echo "  sudo apt-get install redis-server   (Debian/Ubuntu)"; \
+	fi
+
 # The long-lived scheduler: each site of crawler/sites.yml on its own schedule, until Ctrl-C.
 schedule: install
 	$(BIN)/scrapy schedule
 
 run: replay crawl browse
 
-test: install browser
+test: install browser redis
 	$(BIN)/python -m pytest
 
 # Every bench/bench_*.py, one after the other (a few minutes; not part of `make test`).

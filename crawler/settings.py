@@ -119,6 +119,19 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 
+# --- Many machines (crawler/distributed/, docs/distributed.md) ---------------------------
+# A Redis URL (redis://host:6379/0) makes `scrapy crawl news` one of many workers sharing its queue,
+# and `scrapy ingest` the one writer; the environment variable REDIS_URL sets it too. Empty: one machine.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# Every Redis key starts with this (one Redis can serve several archives).
+REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "vnnews")
+# Seconds a worker may go silent before its requests in flight go back to the queue (it beats every third of it).
+REDIS_WORKER_TIMEOUT = 30.0
+# Records the writer takes from Redis per transaction at most.
+INGEST_BATCH_SIZE = 200
+# Turns `scrapy crawl news` into a worker when REDIS_URL is set; nothing otherwise.
+ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
+
 # --- Schedule (`scrapy schedule`) -----------------------------------------------------
 # A crawl running longer than this (seconds) is stopped and recorded as "timeout"; 0 = no limit.
 SCHEDULE_CRAWL_TIMEOUT = 3600

@@ -1,0 +1,118 @@
+"""The Redis connection of a distributed crawl, and the names of every key it uses.
+
+All keys start with ``REDIS_PREFIX`` (``vnnews`` by default), so one Redis can serve several
+archives (one prefix each) and ``redis-cli --scan --pattern 'vnnews:*'`` shows all there is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from scrapy_redis.connection import get_redis_from_settings
+
+
+class RedisUnavailable(RuntimeError):
+    """``REDIS_URL`` is set but names no Redis this process can reach."""
+
+
+def redis_url(settings: Any) -> str:
+    """The ``REDIS_URL`` setting (``-s REDIS_URL=...`` or the environment variable); empty: no Redis."""
+    return (settings.get("REDIS_URL") or "").strip()
+
+
+def connect(settings: Any) -> redis.Redis:
+    """A client of ``REDIS_URL``, checked with a PING: an unreachable Redis is named at once."""
+    url = redis_url(settings)
+    server = get_redis_from_settings(settings)
+    try:
+        server.ping()
+    except redis.RedisError as exc:
+        raise RedisUnavailable(
+            f"REDIS_URL={url}: cannot reach Redis ({exc}). Start redis-server there, or unset "
+            "REDIS_URL (and the -s REDIS_URL option) to crawl on this machine alone."
+        ) from exc
+    return server
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every Redis key of one archive (``prefix``)."""
+
+    prefix: str = "vnnews"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Keys:
+        return cls(settings.get("REDIS_PREFIX") or "vnnews")
+
+    # --- the run: queue, fingerprints, what it asked for, who works on it ---------
+    @property
+    def requests(self) -> str:
+        """scrapy-redis's priority queue of requests (a sorted set)."""
+        return f"{self.prefix}:requests"
+
+    @property
+    def dupefilter(self) -> str:
+        """scrapy-redis's request fingerprints of the current run (a set)."""
+        return f"{self.prefix}:dupefilter"
+
+    @property
+    def run(self) -> str:
+        """The current run (a hash: ``id``, ``state`` seeding/running, ``seeder``, ``started``)."""
+        return f"{self.prefix}:run"
+
+    @property
+    def seen(self) -> str:
+        """URLs the run asked for (a set): an article is requested once across all workers."""
+        return f"{self.prefix}:run:seen"
+
+    @property
+    def counts(self) -> str:
+        """The run's counters (a hash): pages per site (``max_pages``), listings per URL shape."""
+        return f"{self.prefix}:run:counts"
+
+    @property
+    def workers(self) -> str:
+        """Live workers (a sorted set: worker id -> the Redis time its heartbeat runs out)."""
+        return f"{self.prefix}:workers"
+
+    def inflight(self, worker: str) -> str:
+        """Requests a worker took from the queue and has not finished (a hash: token -> request)."""
+        return f"{self.prefix}:inflight:{worker}"
+
+    @property
+    def tokens(self) -> str:
+        """The counter that names requests in flight."""
+        return f"{self.prefix}:tokens"
+
+    # --- records: workers -> the writer -------------------------------------------
+    @property
+    def records(self) -> str:
+        """Finished records waiting for the writer (a list; workers push on the left)."""
+        return f"{self.prefix}:records"
+
+    @property
+    def pending(self) -> str:
+        """Records the writer took and has not committed yet (a list; reliable queue)."""
+        return f"{self.prefix}:records:pending"
+
+    # --- state the writer keeps in step with the database ---------------------------
+    @property
+    def stored(self) -> str:
+        """Every URL that led to a stored article (a set mirroring ``article_urls``)."""
+        return f"{self.prefix}:stored"
+
+    @property
+    def validators(self) -> str:
+        """Feeds' and sitemaps' ETag / Last-Modified (a hash: URL -> JSON, mirroring ``fetch_state``)."""
+        return f"{self.prefix}:validators"
+
+    # --- each site's pace, shared by all workers ------------------------------------
+    def pace(self, site: str) -> str:
+        """The Redis time before which no worker may send the site's next request."""
+        return f"{self.prefix}:pace:{site}"
+
+    def slots(self, site: str) -> str:
+        """The site's requests under way (a sorted set: token -> lease expiry), for its ``concurrency``."""
+        return f"{self.prefix}:slots:{site}"
