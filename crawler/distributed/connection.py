@@ -116,3 +116,9 @@ class Keys:
     def slots(self, site: str) -> str:
         """The site's requests under way (a sorted set: token -> lease expiry), for its ``concurrency``."""
         return f"{self.prefix}:slots:{site}"
+
+
+def is_worker(crawler: Any) -> bool:
+    """Whether this crawl is a worker of a distributed crawl: ``REDIS_URL`` set and a spider
+    that fetches (``redis_role = "worker"``, the news spider). See :mod:`.addon`."""
+    return bool(redis_url(crawler.settings)) and getattr(crawler.spidercls, "redis_role", None) == "worker"

@@ -60,6 +60,8 @@ class NewsSpider(ArchiveSpider):
 
     name = "news"
     command = "crawl news"
+    # With REDIS_URL set, one worker of a distributed crawl (crawler/distributed/).
+    redis_role = "worker"
 
     def __init__(self, site: str | None = None, url: str | None = None, since: str | None = None,
                  **kwargs: Any) -> None:
