@@ -27,7 +27,8 @@ class Frontier:
     scheduler drains, taken from each line (a site's name) in turn."""
 
     def __init__(self, crawler: Any, make: Callable[..., Request | None], limit: int) -> None:
-        self.crawler, self.make, self.limit = crawler, make, max(limit, 1)
+        # 0: no waiting here, every entry goes to the scheduler at once (a worker's: Redis).
+        self.crawler, self.make, self.limit = crawler, make, limit if limit > 0 else float("inf")
         self.lines: dict[Any, deque[tuple[Any, ...]]] = {}
         crawler.signals.connect(self.top_up, signal=signals.request_reached_downloader)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
@@ -63,7 +64,7 @@ class Frontier:
         if scheduler is None:  # the engine is closing
             return 0
         scheduled = 0
-        while self.lines and len(scheduler) < self.limit:
+        while self.lines and (self.limit == float("inf") or len(scheduler) < self.limit):
             if (request := self.make(*self._next())) is not None:
                 engine.crawl(request)
                 scheduled += 1

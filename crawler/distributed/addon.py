@@ -50,7 +50,7 @@ class DistributedCrawl:
             settings.set(name, value, priority=PRIORITY)
         settings["ITEM_PIPELINES"] = {
             **{path: None for path in settings.getdict("ITEM_PIPELINES")},
-            "crawler.distributed.records.RecordPushPipeline": 800,
+            "crawler.distributed.worker.RecordPushPipeline": 800,
         }
         settings.set("ITEM_PIPELINES", settings["ITEM_PIPELINES"], priority=PRIORITY)
         downloader = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))

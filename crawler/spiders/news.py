@@ -33,7 +33,10 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
+from crawler.distributed.connection import Keys, connect, is_worker
+from crawler.distributed.scheduler import SharedScheduler, request_finished
 from crawler.frontier import Frontier
+from crawler.ledger import RunLedger, SharedLedger
 from crawler.middlewares import validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.signals import fetch_validated, inc_stat
@@ -72,6 +75,7 @@ class NewsSpider(ArchiveSpider):
         # Set by lock_sites in a crawl started by hand: the locks held (by site), the sites skipped.
         self.locks: dict[str, SiteLock] = {}
         self.locked_out: list[str] = []
+        self._ledger: RunLedger | None = None
 
     @classmethod
     def check_arguments(cls, settings: Any, **spider_args: Any) -> None:
@@ -89,7 +93,9 @@ class NewsSpider(ArchiveSpider):
         except (SitesError, ValueError) as exc:
             logger.critical("%s", exc)
             raise
-        if not crawler.settings.getint("CRAWL_RUN_ID"):  # by hand: the scheduler's crawls hold their locks
+        if is_worker(crawler):  # many workers crawl the same sites: Redis shares the run, not a lock
+            spider._ledger = SharedLedger(connect(crawler.settings), Keys.from_settings(crawler.settings))
+        elif not crawler.settings.getint("CRAWL_RUN_ID"):  # by hand: the scheduler's crawls hold their locks
             spider.sites = spider.lock_sites(state_dir(crawler.settings))
         spider.extractor.use_sites(spider.sites)  # this run's sites, with their -a overrides
         # Settings are frozen after from_crawler: give each site its download slot.
@@ -153,9 +159,11 @@ class NewsSpider(ArchiveSpider):
         return state.setdefault(name, {})
 
     @property
-    def counters(self) -> dict[str, int]:
-        """Pages requested per site and per URL shape, and the URLs requested."""
-        return self._state("news_counters")
+    def ledger(self) -> RunLedger:
+        """What this run requested, and its budgets: in the run's state, or in Redis for all workers."""
+        if self._ledger is None:
+            self._ledger = RunLedger(self._state("news_counters"))
+        return self._ledger
 
     def remember(self, response: Response) -> None:
         """Hand a feed's or sitemap's validators to the writer, which keeps them if the run finishes."""
@@ -190,28 +198,40 @@ class NewsSpider(ArchiveSpider):
         after a kill, the resumed run reads the entry points again and fetches
         whatever is not in the database yet.
         """
-        counters = self.counters
-        if self.requested(url):
+        ledger = self.ledger
+        if ledger.requested(clean_url(url)):
             return None
-        if counters.get(site.name, 0) >= site.max_pages:
+        if not ledger.take(site.name, site.max_pages):
             inc_stat(self.crawler, "news/over_budget", site.name)
             return None
-        counters[site.name] = counters.get(site.name, 0) + 1
-        counters[f"seen:{clean_url(url)}"] = 1
+        if not ledger.claim(clean_url(url)):  # another worker asked for it meanwhile
+            return None
         meta.update(news_site=site.name, news_kind=kind, news_depth=depth, download_slot=site.name)
         if kind in ("feed", "sitemap"):  # re-polled every run: ask only for what changed
             meta.update(conditional=True, handle_httpstatus_list=[304])
         # An article request is new to this run (see requested()); dont_filter lets a redirect
         # to an article requested already through, so the redirecting URL is kept as an alias.
-        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
+        return scrapy.Request(url, callback=callback, errback=self._errback, meta=meta,
                               dont_filter=kind == "article",
                               priority={"article": 10, "feed": 20, "sitemap": 20}.get(kind, 0))
 
     def requested(self, url: str) -> bool:
         """Whether this run asked for ``url`` already (one key per URL: thousands, not the archive)."""
-        return f"seen:{clean_url(url)}" in self.counters
+        return self.ledger.requested(clean_url(url))
 
     async def start(self) -> AsyncIterator[Any]:
+        scheduler = self.crawler.engine.scheduler
+        if isinstance(scheduler, SharedScheduler):  # a worker: the run's first worker seeds it
+            if scheduler.seeder:
+                async for request in self.entry_requests():
+                    yield request
+                scheduler.seeded()
+            return
+        async for request in self.entry_requests():
+            yield request
+
+    async def entry_requests(self) -> AsyncIterator[Any]:
+        """Each site's home, robots.txt, feeds, sitemaps and categories (and a resumed run's waiting URLs)."""
         if self.locked_out:
             self.crawler.stats.set_value("news/locked_out", len(self.locked_out))
         waiting = self._state("news_frontier")  # left by the run this one resumes (JOBDIR)
@@ -378,17 +398,14 @@ class NewsSpider(ArchiveSpider):
 
     def listing_request(self, site: Site, url: str, depth: int) -> scrapy.Request | None:
         """A request for a listing page within ``max_depth`` and ``NEWS_PATTERN_LIMIT`` pages per URL shape."""
-        counters = self.counters
         if self.requested(url):
             return None
         if depth > site.max_depth:
             inc_stat(self.crawler, "news/too_deep", site.name)
             return None
-        shape = f"shape:{url_shape(url)}"
-        if counters.get(shape, 0) >= self.pattern_limit:
+        if not self.ledger.take(f"shape:{url_shape(url)}", self.pattern_limit):
             inc_stat(self.crawler, "news/trap_bounded", site.name)
             return None
-        counters[shape] = counters.get(shape, 0) + 1
         return self._request(site, url, "listing", self.parse_page, depth)
 
     # --- failures ------------------------------------------------------------------
@@ -411,3 +428,10 @@ class NewsSpider(ArchiveSpider):
         inc_stat(self.crawler, "news/http_errors", site)
         logger.debug("Failed %s: %s", request.url, reason)
         self.report_failure(request.url, "fetch", reason, site)
+
+    def _errback(self, failure: Failure) -> None:
+        """The errback of every request: :meth:`failed`, then the request is done (for a worker's scheduler)."""
+        try:
+            self.failed(failure)
+        finally:
+            self.crawler.signals.send_catch_log(request_finished, request=failure.request)  # type: ignore[attr-defined]

@@ -1,0 +1,331 @@
+"""scrapy-redis's scheduler, with the requests a worker took held in Redis until they are done.
+
+scrapy-redis pops a request from the shared queue and forgets it: a worker killed then loses
+every request it was downloading or processing. Here a pop also files the request under the
+worker's name (``inflight:<worker>``, one Lua script, so a request is always in one of the two
+places), and the request leaves that hash only when its work is done:
+
+- its callback finished, through :class:`FinishedRequests` (a spider middleware);
+- its article record was queued for the writer, in the same transaction
+  (:class:`~crawler.distributed.worker.RecordPushPipeline`: the record carries the request);
+- its errback ran (the spider sends :data:`request_finished`);
+- it was replaced by a redirect or a retry, when that request is queued.
+
+Every worker beats (``workers``: its name and when its beat runs out, in Redis time). Any worker
+gives a silent worker's requests back to the queue. The run (``run``) is seeded once, by the
+first worker to open it; it ends when it is seeded, the queue is empty and no worker holds a
+request: the worker that sees this clears the run's fingerprints and counters, and every worker
+then closes.
+
+Checked against scrapy-redis 0.9.1 and Scrapy 2.19: its scheduler, queue and duplicate filter
+work as they are (Scrapy calls ``open(spider)``, ``enqueue_request``, ``next_request``,
+``has_pending_requests``, ``close(reason)``); its ``RedisSpider`` does not (it defines only
+``start_requests()``, which Scrapy 2.13+ no longer calls) and is not used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
+from twisted.internet.task import LoopingCall
+
+from crawler.distributed.connection import Keys, connect
+
+logger = logging.getLogger(__name__)
+
+# Sent by a spider's errback when it has dealt with a failed request: request.
+request_finished = object()
+# The request's name in its worker's in-flight hash.
+TOKEN = "redis_token"
+
+# The request with the lowest score (scrapy-redis scores -priority) leaves the queue for the
+# worker's in-flight hash, under a new token; the entry keeps the score for a return to the queue.
+POP = """
+local found = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #found == 0 then return false end
+redis.call('ZREM', KEYS[1], found[1])
+local token = tostring(redis.call('INCR', KEYS[3]))
+redis.call('HSET', KEYS[2], token, found[2] .. ':' .. found[1])
+return {token, found[1]}
+"""
+
+# Requests of the in-flight hashes named back to the queue, the hashes deleted.
+RETURN = """
+local moved = 0
+for _, hash in ipairs(KEYS) do
+  if hash ~= KEYS[1] then
+    local entries = redis.call('HGETALL', hash)
+    for i = 2, #entries, 2 do
+      local entry = entries[i]
+      local sep = string.find(entry, ':', 1, true)
+      redis.call('ZADD', KEYS[1], tonumber(string.sub(entry, 1, sep - 1)), string.sub(entry, sep + 1))
+      moved = moved + 1
+    end
+    redis.call('DEL', hash)
+  end
+end
+return moved
+"""
+
+# A worker's beat: it counts as alive until Redis time + ARGV[2] seconds.
+BEAT = """
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[1], now[1] + now[2] / 1e6 + tonumber(ARGV[2]), ARGV[1])
+return 1
+"""
+
+# Workers whose beat ran out: their requests go back to the queue, they leave the list.
+# KEYS: workers, requests; ARGV: the prefix of the in-flight hashes.
+RECLAIM = """
+local now = redis.call('TIME')
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now[1] + now[2] / 1e6)
+local moved = 0
+for _, worker in ipairs(dead) do
+  local hash = ARGV[1] .. worker
+  local entries = redis.call('HGETALL', hash)
+  for i = 2, #entries, 2 do
+    local entry = entries[i]
+    local sep = string.find(entry, ':', 1, true)
+    redis.call('ZADD', KEYS[2], tonumber(string.sub(entry, 1, sep - 1)), string.sub(entry, sep + 1))
+    moved = moved + 1
+  end
+  redis.call('DEL', hash)
+  redis.call('ZREM', KEYS[1], worker)
+end
+return {#dead, moved}
+"""
+
+# Join the run, or open it (this worker seeds it). KEYS: run; ARGV: worker, run id, time.
+JOIN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[2], 'state', 'seeding', 'seeder', ARGV[1], 'started', ARGV[3])
+return 1
+"""
+
+# Whether the run is over: 2 it was already, 1 it ends now (its keys are cleared), 0 not yet.
+# KEYS: run, requests, workers, seen, counts, dupefilter; ARGV: the prefix of the in-flight hashes.
+FINISH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 2 end
+if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'running' then
+  local seeder = redis.call('HGET', KEYS[1], 'seeder')
+  if redis.call('ZSCORE', KEYS[3], seeder) then return 0 end
+end
+for _, worker in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  if redis.call('HLEN', ARGV[1] .. worker) > 0 then return 0 end
+end
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6])
+return 1
+"""
+
+
+def worker_name() -> str:
+    """``host:pid:random``: unique across machines and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class SharedQueue(PriorityQueue):
+    """scrapy-redis's priority queue, whose pop files the request in the worker's in-flight hash."""
+
+    def __init__(self, server: Any, spider: Any, key: str, serializer: Any = None,
+                 inflight: str = "", tokens: str = "") -> None:
+        super().__init__(server, spider, key, serializer)
+        self.inflight, self.tokens = inflight, tokens
+        self._pop = server.register_script(POP)
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        found = self._pop(keys=[self.key, self.inflight, self.tokens])
+        if not found:
+            return None
+        token, data = found
+        request = self._decode_request(data)
+        request.meta[TOKEN] = token.decode() if isinstance(token, bytes) else str(token)
+        return request
+
+
+class SharedDupeFilter(RFPDupeFilter):
+    """scrapy-redis's duplicate filter over the run's fingerprints (cleared when the run ends,
+    not when one worker closes)."""
+
+    def close(self, reason: str = "") -> None:
+        pass
+
+
+class SharedScheduler(Scheduler):
+    """The scheduler of a worker (see the module). Settings: ``REDIS_URL``, ``REDIS_PREFIX``,
+    ``REDIS_WORKER_TIMEOUT``. Stats: ``redis/reclaimed`` (requests of dead workers queued again),
+    ``redis/returned`` (this worker's own, given back at a shutdown)."""
+
+    def __init__(self, server: Any, **kwargs: Any) -> None:
+        super().__init__(server, **kwargs)
+        self.worker = worker_name()
+        self.keys = Keys()
+        self.timeout = 30.0
+        self.seeder = False
+        self.run_id = ""
+        self.crawler: Any = None
+        self.beat: LoopingCall | None = None
+        # Items that carry their request's token to the record pipeline (by id: items are unhashable).
+        self._carried: dict[int, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SharedScheduler:
+        settings = crawler.settings
+        connect(settings)  # a clear error when Redis is not there
+        scheduler: SharedScheduler = super().from_crawler(crawler)
+        scheduler.crawler = crawler
+        scheduler.keys = Keys.from_settings(settings)
+        scheduler.timeout = settings.getfloat("REDIS_WORKER_TIMEOUT", 30.0)
+        scheduler._scripts = {name: scheduler.server.register_script(source) for name, source in
+                              {"beat": BEAT, "reclaim": RECLAIM, "join": JOIN, "finish": FINISH,
+                               "return": RETURN}.items()}
+        crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(scheduler.finished, signal=request_finished)
+        # An item the pipeline dropped or failed on queued no record: its request is done all the same.
+        crawler.signals.connect(scheduler.item_done, signal=signals.item_dropped)
+        crawler.signals.connect(scheduler.item_done, signal=signals.item_error)
+        return scheduler
+
+    # --- the queue -------------------------------------------------------------------
+
+    def open(self, spider: Any) -> None:
+        self.spider = spider
+        keys = self.keys
+        self.queue = SharedQueue(self.server, spider, self.queue_key, self.serializer,
+                                 inflight=keys.inflight(self.worker), tokens=keys.tokens)
+        if not self.df:
+            self.df = SharedDupeFilter.from_spider(spider)
+        self.heartbeat()
+        self.run_id = uuid.uuid4().hex[:12]
+        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.seeder = bool(self._scripts["join"](keys=[keys.run], args=[self.worker, self.run_id, started]))
+        if not self.seeder:
+            self.run_id = (self.server.hget(keys.run, "id") or b"").decode()
+        logger.info("Worker %s %s run %s (%d requests queued)", self.worker,
+                    "opens and seeds" if self.seeder else "joins", self.run_id, len(self.queue))
+        self.beat = LoopingCall(self.heartbeat)
+        self.beat.start(max(self.timeout / 3, 0.2), now=False)
+
+    def enqueue_request(self, request: Request) -> bool:
+        """Queue a request; one that replaces a request in flight (a redirect, a retry) finishes it."""
+        replaced = request.meta.pop(TOKEN, None)
+        try:
+            return super().enqueue_request(request)
+        finally:
+            if replaced is not None:
+                self.server.hdel(self.keys.inflight(self.worker), replaced)
+
+    def seeded(self) -> None:
+        """The seeder's start requests are all queued: the run can end once they are done."""
+        self.server.hset(self.keys.run, "state", "running")
+
+    # --- requests done ---------------------------------------------------------------
+
+    def finished(self, request: Request) -> None:
+        token = request.meta.pop(TOKEN, None)
+        if token is not None:
+            self.server.hdel(self.keys.inflight(self.worker), token)
+
+    def carry(self, item: Any, request: Request) -> None:
+        """``item`` finishes ``request`` when its record is queued (see :meth:`carried`)."""
+        token = request.meta.pop(TOKEN, None)
+        if token is not None:
+            self._carried[id(item)] = token
+
+    def carried(self, item: Any) -> tuple[str, str] | None:
+        """The in-flight entry that ``item``'s record finishes, for :meth:`RecordQueue.push`."""
+        token = self._carried.pop(id(item), None)
+        return (self.keys.inflight(self.worker), token) if token is not None else None
+
+    def item_done(self, item: Any) -> None:
+        if (entry := self.carried(item)) is not None:
+            self.server.hdel(*entry)
+
+    # --- workers and the run ---------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        keys = self.keys
+        self._scripts["beat"](keys=[keys.workers], args=[self.worker, self.timeout])
+        dead, moved = self._scripts["reclaim"](keys=[keys.workers, keys.requests], args=[keys.inflight("")])
+        if moved or dead:
+            logger.warning("%d requests of %d silent workers are back in the queue", moved, dead)
+            if self.stats:
+                self.stats.inc_value("redis/reclaimed", moved)
+
+    def run_over(self) -> bool:
+        keys = self.keys
+        over = self._scripts["finish"](
+            keys=[keys.run, keys.requests, keys.workers, keys.seen, keys.counts, keys.dupefilter],
+            args=[keys.inflight("")],
+        )
+        if over == 1:
+            logger.info("Run %s is over: every request is done", self.run_id)
+        return bool(over)
+
+    def spider_idle(self) -> None:
+        """Keep an idle worker open while the run goes on: other workers may queue requests yet."""
+        self.heartbeat()
+        if not self.run_over():
+            raise DontCloseSpider
+
+    def has_pending_requests(self) -> bool:
+        return len(self) > 0
+
+    def close(self, reason: str) -> None:
+        if self.beat is not None and self.beat.running:
+            self.beat.stop()
+        keys = self.keys
+        # A worker stopped before the run is over gives its requests back at once.
+        returned = self._scripts["return"](keys=[keys.requests, keys.inflight(self.worker)])
+        if returned:
+            logger.info("%d requests this worker held are back in the queue", returned)
+            if self.stats:
+                self.stats.inc_value("redis/returned", returned)
+        self.server.zrem(keys.workers, self.worker)
+        super().close(reason)
+
+
+class FinishedRequests:
+    """A spider middleware: a request is done when its callback is (see the module)."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> FinishedRequests:
+        return cls(crawler)
+
+    def _scheduler(self) -> SharedScheduler | None:
+        scheduler = self.crawler.engine.scheduler
+        return scheduler if isinstance(scheduler, SharedScheduler) else None
+
+    async def process_spider_output_async(self, response: Any, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        scheduler = self._scheduler()
+        request = response.request
+        try:
+            async for output in result:
+                if scheduler is not None and not isinstance(output, Request) and request is not None:
+                    scheduler.carry(output, request)  # its record will finish the request
+                yield output
+        finally:
+            if scheduler is not None and request is not None:
+                scheduler.finished(request)
+
+    def process_spider_output(self, response: Any, result: Any) -> Any:
+        # Only for callbacks that are plain generators under a sync-only middleware chain.
+        yield from result
+        scheduler = self._scheduler()
+        if scheduler is not None and response.request is not None:
+            scheduler.finished(response.request)
