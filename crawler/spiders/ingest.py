@@ -192,7 +192,8 @@ class IngestSpider(ArchiveSpider):
                                     data.get("site"), bool(data.get("skipped")))
             else:
                 assert self.runs is not None
-                self.done_validators.update(self.runs.record(data))
+                saved = self.runs.record(data)  # may commit, and so renew the lists below: first
+                self.done_validators.update(saved)
         except (ValueError, TypeError, KeyError) as exc:
             self.bad_record(raw, exc)
         self.done.append(raw)
