@@ -233,3 +233,62 @@ def test_a_writer_killed_mid_batch_loses_nothing_and_stores_nothing_twice(redis_
     assert server.llen(KEYS.records) == 0 and server.llen(KEYS.pending) == 0
     assert server.scard(KEYS.stored) == count
     assert db.execute("select status from crawl_runs order by id").fetchall() == [("failed",), ("finished",)]
+
+
+def test_workers_ask_the_archive_in_redis(redis_url, db_path):
+    """A worker's spider and conditional GET read Redis's mirrors; without REDIS_URL, the database."""
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.distributed.archive import open_archive
+    from crawler.middlewares import ConditionalGetMiddleware
+    from crawler.spiders.news import NewsSpider
+
+    server = redis.Redis.from_url(redis_url)
+    server.sadd(KEYS.stored, "https://tin.example.vn/a.html")
+    server.hset(KEYS.validators, "https://tin.example.vn/rss", '["\\"e2\\"", null, 200]')
+    worker = get_crawler(NewsSpider, {"REDIS_URL": redis_url, "NEWS_DB": str(db_path)})
+    archive = open_archive(worker)
+    assert isinstance(archive, SharedArchive)
+    assert archive.knows_url("https://tin.example.vn/a.html") and not archive.knows_url("https://tin.example.vn/b")
+    archive.close()
+    middleware = ConditionalGetMiddleware.from_crawler(worker)
+    request = Request("https://tin.example.vn/rss", meta={"conditional": True})
+    middleware.process_request(request)
+    assert request.headers.get(b"If-None-Match") == b'"e2"' and b"If-Modified-Since" not in request.headers
+    middleware.close()
+    alone = open_archive(get_crawler(NewsSpider, {"REDIS_URL": "", "NEWS_DB": str(db_path)}))
+    assert isinstance(alone, ArchiveReader) and not alone.knows_url("https://tin.example.vn/a.html")
+    alone.close()
+
+
+@deferred_f_from_coro_f
+async def test_a_writer_that_lost_its_lock_stops(redis_url, db_path):
+    from twisted.internet import reactor
+
+    from crawler.spiders.ingest import LOCK_LOST
+
+    server = redis.Redis.from_url(redis_url)
+    reactor.callLater(0.5, server.set, KEYS.writer, "otherhost:9")  # type: ignore[attr-defined]
+    crawler = await run_spider(IngestSpider, db_path, {"REDIS_URL": redis_url, "INGEST_LOCK_SECONDS": 0.3})
+    assert crawler.stats.get_value("finish_reason") == LOCK_LOST
+    assert server.get(KEYS.writer) == b"otherhost:9"
+
+
+def test_sigterm_stops_the_writer_cleanly(redis_url, db_path):
+    queue(redis_url).push("article", article(10))
+    env = {**os.environ, "NEWS_DB": str(db_path), "REDIS_URL": redis_url}
+    writer = subprocess.Popen([sys.executable, "-m", "scrapy", "ingest"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and writer.poll() is None and server.scard(KEYS.stored) == 0:
+        time.sleep(0.05)
+    writer.send_signal(signal.SIGTERM)
+    out, err = writer.communicate(timeout=30)
+    assert writer.returncode == 0, err[-3000:]
+    assert "Ingested 1 records" in out
+    db = Database(db_path)
+    assert db["articles"].count == 1
+    assert [r["status"] for r in db["crawl_runs"].rows] == ["interrupted"]
+    assert server.llen(KEYS.pending) == 0 and server.get(KEYS.writer) is None

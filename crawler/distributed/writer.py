@@ -82,10 +82,17 @@ class WriterLock:
         host, _, pid = holder.rpartition(":")
         return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))
 
-    def refresh(self) -> None:
-        """Keep the lock (a LoopingCall, every third of its expiry); a lock lost is logged."""
-        if not self.server.eval(_REFRESH, 1, self.key, self.holder, self.holder, self.ttl_ms):
-            logger.error("Ingest: lost the writer lock %s (held by %s now)", self.key, self.holding())
+    def refresh(self) -> bool:
+        """Keep the lock (a LoopingCall, every third of its expiry); False when another writer has it now.
+
+        Expired (the writer stalled longer than its expiry, or Redis restarted) and free: taken again."""
+        if self.server.eval(_REFRESH, 1, self.key, self.holder, self.holder, self.ttl_ms):
+            return True
+        if self.server.set(self.key, self.holder, nx=True, px=self.ttl_ms):
+            logger.warning("Ingest: the writer lock %s had expired: taken again", self.key)
+            return True
+        logger.error("Ingest: lost the writer lock %s to %s: stopping", self.key, self.holding())
+        return False
 
     def release(self) -> None:
         self.server.eval(_RELEASE, 1, self.key, self.holder)

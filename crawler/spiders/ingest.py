@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 # Seconds between two lines of progress while records come.
 REPORT_SECONDS = 10.0
+# The close reason of a writer whose lock another writer took.
+LOCK_LOST = "writer_lock_lost"
 
 
 def idle_seconds(value: Any) -> float:
@@ -105,7 +107,7 @@ class IngestSpider(ArchiveSpider):
         spider.done_validators: Validators = {}
         spider.lock = WriterLock(server, keys, settings.getfloat("INGEST_LOCK_SECONDS", 30.0))
         spider.lock.acquire()  # last: a refused writer opens nothing
-        spider.lock_clock = LoopingCall(spider.lock.refresh)
+        spider.lock_clock = LoopingCall(spider.keep_lock)
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.stopped, signal=signals.engine_stopped)
         crawler.signals.connect(spider.store_opened, signal=store_opened)
@@ -118,6 +120,13 @@ class IngestSpider(ArchiveSpider):
 
     def opened(self) -> None:
         self.lock_clock.start(max(self.lock.seconds / 3, 0.1), now=False)
+
+    def keep_lock(self) -> None:
+        """Refresh the lock; lost to another writer (this one stalled past its expiry): stop, since
+        each would put back the other's pending records."""
+        if not self.lock.refresh() and self.crawler.engine is not None and self.crawler.engine.spider is not None:
+            self.lock_clock.stop()
+            asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=LOCK_LOST))
 
     def store_opened(self, store: NewsStore) -> None:
         self.store = store
