@@ -38,7 +38,8 @@ def article(n: int, options: PageOptions = PageOptions()) -> dict:
     """An article record's data, as a worker's RecordPushPipeline pushes it (text seeds' fields)."""
     url = f"https://tin.example.vn/bai-{n}.html"
     result = process_text(
-        {"title": f"Tin số {n}", "text": f"Bài số {n}: mưa lớn ở Hà Nội, quận {n} ngập sâu sáng nay."}, options, url
+        {"title": f"Tin số {n}", "text": f"Bài số {n}: mưa lớn ở Hà Nội, quận {n} ngập sâu sáng nay."},
+        options, url,
     )
     assert result.kind == "article"
     return dataclasses.asdict(ArticleItem(**{**result.fields, "url": url, "site": "tin.example.vn"}))
@@ -154,7 +155,8 @@ async def test_mirrors_are_filled_from_the_database_at_start(redis_url, db_path)
     await ingest(db_path, redis_url)
     assert server.smembers(KEYS.stored) == expected
     shared = SharedArchive(redis.Redis.from_url(redis_url), KEYS)
-    assert shared.fetch_state("https://tin.example.vn/sitemap.xml") == {"etag": None, "last_modified": "Tue, 02 Jan 2026"}
+    assert shared.fetch_state("https://tin.example.vn/sitemap.xml") == {
+        "etag": None, "last_modified": "Tue, 02 Jan 2026"}
     shared.close()
 
 

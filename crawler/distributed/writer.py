@@ -27,7 +27,10 @@ logger = logging.getLogger(__name__)
 FILL_CHUNK = 10_000
 
 # Refresh the lock's expiry, or take over a lock whose holder is gone: only if it is still `old`.
-_REFRESH = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return false"
+_REFRESH = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) end "
+    "return false"
+)
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
