@@ -155,6 +155,9 @@ class IngestSpider(ArchiveSpider):
         urls, validators = self.mirror.fill(self.store)
         if urls or validators:
             logger.info("Ingest: Redis now mirrors %d stored URLs and %d validators", urls, validators)
+        logger.info("Ingest: the writer of %s (keys %s:*), %d records waiting%s", redis_url(self.settings),
+                    self.keys.prefix, self.queue.backlog(),
+                    f"; stops after {self.idle:g} s without records or workers" if self.idle else "")
         empty_since: float | None = None
         next_report = time.monotonic() + REPORT_SECONDS
         while True:
