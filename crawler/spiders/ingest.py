@@ -106,7 +106,11 @@ class IngestSpider(ArchiveSpider):
         spider.done_urls: list[str] = []
         spider.done_validators: Validators = {}
         spider.lock = WriterLock(server, keys, settings.getfloat("INGEST_LOCK_SECONDS", 30.0))
-        spider.lock.acquire()  # last: a refused writer opens nothing
+        try:
+            spider.lock.acquire()  # last: a refused writer opens nothing
+        except BaseException:
+            server.close()
+            raise
         spider.lock_clock = LoopingCall(spider.keep_lock)
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.stopped, signal=signals.engine_stopped)
