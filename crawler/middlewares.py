@@ -34,7 +34,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from pipelines.db.store import ArchiveReader, database_path
+from crawler.distributed.archive import Archive, open_archive
 from pipelines.vietnamese.encoding import declared_encoding
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class ConditionalGetMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.archive: ArchiveReader | None = None  # read-only, opened on first use; the writer writes
+        self.archive: Archive | None = None  # read-only, opened on first use; the writer writes
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
@@ -70,7 +70,7 @@ class ConditionalGetMiddleware:
         if not request.meta.get("conditional"):
             return
         if self.archive is None:
-            self.archive = ArchiveReader.open_readonly(database_path(self.crawler.settings))
+            self.archive = open_archive(self.crawler)
         state = self.archive.fetch_state(request.url)
         if not state:
             return

@@ -129,6 +129,12 @@ REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "vnnews")
 REDIS_WORKER_TIMEOUT = 30.0
 # Records the writer takes from Redis per transaction at most.
 INGEST_BATCH_SIZE = 200
+# `scrapy ingest` stops once no record came for this many seconds, no worker is alive and no run is
+# under way (`-a idle=SECONDS` overrides it); 0: it runs until Ctrl-C or SIGTERM.
+INGEST_IDLE_SECONDS = 0.0
+# Seconds the writer's lock (one `scrapy ingest` per REDIS_PREFIX) outlives a writer that stopped
+# without releasing it on another machine (on its own machine a dead writer's lock is taken over at once).
+INGEST_LOCK_SECONDS = 30.0
 # Turns `scrapy crawl news` into a worker when REDIS_URL is set; nothing otherwise.
 ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
 

@@ -17,6 +17,9 @@ page_failed = object()
 # A feed or sitemap answered with validators for the next run's conditional GET:
 # url, etag, last_modified, status. Stored only when the run finishes (see the writer).
 fetch_validated = object()
+# The writer opened the database: store (a pipelines.db.store.NewsStore). For `scrapy ingest`,
+# which records workers' runs in the writer's transactions and acknowledges Redis after commits.
+store_opened = object()
 
 
 def report_failure(

@@ -28,7 +28,7 @@ from twisted.internet.task import LoopingCall
 
 from crawler.schedule.sitelock import state_dir
 from crawler.schedule.state import RunRecorder
-from crawler.signals import fetch_validated, inc_stat, page_failed
+from crawler.signals import fetch_validated, inc_stat, page_failed, store_opened
 from pipelines.db.store import ARTICLE_COLUMNS, NewsStore, StoreError, database_path
 from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSettings, progress_logger
 from pipelines.neardup.minhash import Signature
@@ -114,6 +114,7 @@ class StorePipeline:
         # would hold SQLite's write lock and stall every other writer for as long.
         self.clock = LoopingCall(self.store.commit_if_old)
         self.clock.start(max(self.store.commit_seconds / 2, 0.1), now=False)
+        self.crawler.signals.send_catch_log(store_opened, store=self.store)
 
     def start_runs(self, spider: Spider) -> None:
         self.command = getattr(spider, "command", None) or f"crawl {spider.name}"

@@ -97,6 +97,11 @@ class Keys:
         """Records the writer took and has not committed yet (a list; reliable queue)."""
         return f"{self.prefix}:records:pending"
 
+    @property
+    def writer(self) -> str:
+        """The one writer's lock (a string: its ``host:pid``, with an expiry it keeps refreshing)."""
+        return f"{self.prefix}:writer"
+
     # --- state the writer keeps in step with the database ---------------------------
     @property
     def stored(self) -> str:

@@ -132,7 +132,11 @@ class RunRecorder:
         """
         held = set(held)
         settled = []
-        rows = self.db.execute("select id, command, site, pid from crawl_runs where status = 'running'").fetchall()
+        # A worker's run (another machine's pid) is not settled here: it stays running until its
+        # finish record reaches `scrapy ingest`.
+        rows = self.db.execute(
+            "select id, command, site, pid from crawl_runs where status = 'running' and worker is null"
+        ).fetchall()
         for run_id, command, site, pid in rows:
             if pid is not None and process_alive(pid):
                 continue

@@ -15,7 +15,7 @@ from scrapy import signals
 from crawler.items import ArticleItem
 from crawler.signals import report_failure
 from crawler.sites import Site, SitesError, load_sites
-from pipelines.db.store import ArchiveReader, database_path
+from crawler.distributed.archive import Archive, open_archive
 from pipelines.extract import Extractor
 from pipelines.page import PageResult
 
@@ -69,9 +69,10 @@ class ArchiveSpider(scrapy.Spider):
         return spider
 
     @property
-    def archive(self) -> ArchiveReader:
+    def archive(self) -> Archive:
+        """Read-only; for a worker of a distributed crawl, Redis's mirror of the archive."""
         if self._archive is None:
-            self._archive = ArchiveReader.open_readonly(database_path(self.settings))
+            self._archive = open_archive(self.crawler)
         return self._archive
 
     def _close_archive(self) -> None:

@@ -216,6 +216,14 @@ def m100_neardup_spin(db: Database) -> None:
     )
 
 
+def m110_run_worker(db: Database) -> None:
+    # A worker of a distributed crawl (`scrapy crawl news` with REDIS_URL) runs on any machine and
+    # its writer (`scrapy ingest`) records its run: which worker (host:pid:random) on which host.
+    # Its pid is of that host, so whether the run is over is not asked of this machine's processes.
+    db["crawl_runs"].add_column("worker", str)
+    db["crawl_runs"].add_column("host", str)
+
+
 # Every migration, in the order they are applied (a migration's number is its name, not its place).
 MIGRATIONS = (
     m001_initial,
@@ -228,6 +236,7 @@ MIGRATIONS = (
     m070_search_index_folded,
     m080_run_skipped,
     m100_neardup_spin,
+    m110_run_worker,
 )
 for migration in MIGRATIONS:
     migrations()(migration)

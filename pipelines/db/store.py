@@ -209,6 +209,10 @@ class NewsStore(ArchiveReader, NearDupTables):
         # Called inside each batch transaction just before it commits (a run's
         # counts), so what they write lands with the articles they describe.
         self.before_commit: list[Callable[[], None]] = []
+        # Called after each commit() (even one with nothing to commit: what was written before
+        # it is on disk either way): the ingest writer removes from Redis the records whose
+        # writes are now committed, never before.
+        self.after_commit: list[Callable[[], None]] = []
         # Search rows of the open batch, written together just before it commits: FTS5 keeps
         # inserted terms in memory until another write comes, then writes them out as a new
         # segment; one insert per article between other writes cost a segment per article.
@@ -269,6 +273,8 @@ class NewsStore(ArchiveReader, NearDupTables):
                 hook()
             self.db.conn.execute("COMMIT")
         self.pending = 0
+        for hook in self.after_commit:
+            hook()
 
     def close(self) -> None:
         self.commit()

@@ -1,0 +1,67 @@
+"""Workers' runs in ``crawl_runs``, recorded by the writer from their ``run`` records.
+
+A worker pushes a ``start`` record when it opens and a ``finish`` record when it closes; the
+writer opens a row for the first and fills it in from the second (status, counts) and keeps the
+validators of a finished run in ``fetch_state``. A worker killed before its finish leaves its row
+``running`` for good: its pid is another machine's, so the writer cannot tell (see
+``RunRecorder.settle_orphans``); the ``workers`` set in Redis says who is alive now.
+Records may come twice (the queue is at-least-once): a second start or finish changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pipelines.db.store import NewsStore
+from pipelines.runs import RUN_COUNTS, describe_counts
+
+runs_logger = logging.getLogger("pipelines.runs")
+
+# crawl_runs.command of a worker's run: one name for all workers, so that the crawl-health query
+# (grouping runs of no site by command) shows them as one line; the worker is in its own column.
+WORKER_COMMAND = "crawl news (worker)"
+
+Validators = dict[str, tuple[str | None, str | None, int]]
+
+
+class WorkerRuns:
+    """Open and finish workers' ``crawl_runs`` rows in the writer's database."""
+
+    def __init__(self, store: NewsStore) -> None:
+        self.store = store
+
+    def record(self, data: dict[str, Any]) -> Validators:
+        """Apply a ``run`` record; the validators it saved (for Redis's mirror). ValueError for a
+        record that is not one, before anything is written."""
+        event, worker = data.get("event"), data.get("worker")
+        if event not in ("start", "finish") or not isinstance(worker, str) or not worker:
+            raise ValueError(f"not a run record: event={event!r} worker={worker!r}")
+        counts = {column: int(value) for column, value in (data.get("counts") or {}).items() if column in RUN_COUNTS}
+        validators = {
+            str(url): (etag, modified, int(status))
+            for url, (etag, modified, status) in (data.get("validators") or {}).items()
+        }
+        found = self.store.db.execute(
+            "SELECT id, status FROM crawl_runs WHERE worker = ? ORDER BY id DESC LIMIT 1", [worker]
+        ).fetchone()
+        run_id, status = found if found else (self.open(worker, data), "running")
+        if event == "start" or status != "running":
+            return {}
+        for url, (etag, modified, code) in validators.items():
+            self.store.save_fetch_state(url, etag, modified, code)
+        final = str(data.get("status") or "finished")
+        self.store.finish_run(run_id, final, counts)  # commits the validators with it
+        runs_logger.info("Worker %s: run %s %s: %s", worker, run_id, final, describe_counts(counts))
+        for site, site_counts in (data.get("site_counts") or {}).items():
+            runs_logger.info("Worker %s: %s: %s", worker, site, describe_counts(site_counts))
+        return validators
+
+    def open(self, worker: str, data: dict[str, Any]) -> int:
+        pid = data.get("pid")
+        run_id = self.store.start_run(WORKER_COMMAND, None, int(pid) if pid is not None else None)
+        changes = {"worker": worker, "host": data.get("host")}
+        if data.get("started"):
+            changes["started"] = str(data["started"])
+        self.store.db["crawl_runs"].update(run_id, changes)
+        return run_id
