@@ -29,12 +29,14 @@ import logging
 import os
 import socket
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
 
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -177,6 +179,9 @@ class SharedScheduler(Scheduler):
         self.run_id = ""
         self.crawler: Any = None
         self.beat: LoopingCall | None = None
+        self.poll: LoopingCall | None = None
+        # Requests wake() took from Redis for an idle engine (see there).
+        self.woken: deque[Request] = deque()
         # Items that carry their request's token to the record pipeline (by id: items are unhashable).
         self._carried: dict[int, str] = {}
 
@@ -217,15 +222,31 @@ class SharedScheduler(Scheduler):
                     "opens and seeds" if self.seeder else "joins", self.run_id, len(self.queue))
         self.beat = LoopingCall(self.heartbeat)
         self.beat.start(max(self.timeout / 3, 0.2), now=False)
+        self.poll = LoopingCall(self.wake)
+        self.poll.start(0.25, now=False)
 
     def enqueue_request(self, request: Request) -> bool:
         """Queue a request; one that replaces a request in flight (a redirect, a retry) finishes it."""
+        if self.woken and request is self.woken[-1]:  # taken from Redis by wake(): kept here
+            return True
         replaced = request.meta.pop(TOKEN, None)
         try:
-            return super().enqueue_request(request)
+            if not request.dont_filter and self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                return False
+            self.queue.push(request)
+            if self.stats:  # scrapy-redis passes spider=, which Scrapy 2.19 deprecates
+                self.stats.inc_value("scheduler/enqueued/redis")
+            return True
         finally:
             if replaced is not None:
                 self.server.hdel(self.keys.inflight(self.worker), replaced)
+
+    def next_request(self) -> Request | None:
+        request = self.woken.popleft() if self.woken else self.queue.pop()
+        if request is not None and self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
 
     def seeded(self) -> None:
         """The seeder's start requests are all queued: the run can end once they are done."""
@@ -281,11 +302,32 @@ class SharedScheduler(Scheduler):
             raise DontCloseSpider
 
     def has_pending_requests(self) -> bool:
-        return len(self) > 0
+        return bool(self.woken) or len(self) > 0
+
+    def wake(self) -> None:
+        """Hand an idle engine a request other workers queued.
+
+        Scrapy's engine asks its scheduler for requests when something happens in this process,
+        or every 5 seconds: an idle worker would notice the requests that other workers queue
+        only that late. Polled every quarter second: when nothing is downloading here, a
+        request taken from Redis goes to ``engine.crawl``, which wakes the engine (and comes back
+        to :meth:`enqueue_request`, which keeps it here for :meth:`next_request`).
+        """
+        engine = self.crawler.engine
+        if self.woken or engine is None or engine.downloader.active:
+            return
+        request = self.queue.pop()
+        if request is not None:
+            self.woken.append(request)
+            engine.crawl(request)
+        elif engine.spider_is_idle() and self.run_over():  # as the engine's next idle check would
+            deferred_from_coro(engine.close_spider_async(reason="finished"))
+            self.poll.stop()
 
     def close(self, reason: str) -> None:
-        if self.beat is not None and self.beat.running:
-            self.beat.stop()
+        for loop in (self.beat, self.poll):
+            if loop is not None and loop.running:
+                loop.stop()
         keys = self.keys
         # A worker stopped before the run is over gives its requests back at once.
         returned = self._scripts["return"](keys=[keys.requests, keys.inflight(self.worker)])
