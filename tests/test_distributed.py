@@ -28,19 +28,20 @@ from tests.conftest import ROOT
 from tests.inprocess import crawler_settings, run_spider
 from tests.manysite import ManySite
 
-KEYS = Keys()
+# The run of `scrapy crawl news -a url=http://127.0.0.1:PORT/`: its scope is the site's name.
+KEYS = Keys().for_scope("127.0.0.1")
 
 
 def worker_settings(redis_url: str, **overrides: object) -> dict[str, object]:
     return {"REDIS_URL": redis_url, "REDIS_WORKER_TIMEOUT": 1.0, "EXTRACT_WORKERS": 0, **overrides}
 
 
-def open_scheduler(redis_url: str, tmp_path, **overrides: object) -> SharedScheduler:
-    """A worker's scheduler, opened for a news spider, as the engine opens it."""
+def open_scheduler(redis_url: str, tmp_path, url: str = "http://127.0.0.1:9/", **overrides: object) -> SharedScheduler:
+    """A worker's scheduler, opened for a news spider of ``url``, as the engine opens it."""
     crawler = Crawler(NewsSpider, crawler_settings(tmp_path / "news.db", worker_settings(redis_url, **overrides)))
     crawler.addons.load_settings(crawler.settings)  # what the crawl does first: this is a worker
     crawler._stats = MemoryStatsCollector(crawler)
-    spider = NewsSpider.from_crawler(crawler, url="http://127.0.0.1:9/")
+    spider = NewsSpider.from_crawler(crawler, url=url)
     scheduler = SharedScheduler.from_crawler(crawler)
     scheduler.open(spider)
     return scheduler
@@ -153,6 +154,20 @@ def test_a_seeder_that_died_does_not_hold_the_run_open(redis_url, tmp_path):
     time.sleep(1.1)
     other.heartbeat()  # the seeder is gone: what it queued is all this run will have
     assert other.run_over()
+    other.close("finished")
+
+
+def test_crawls_of_other_sites_have_runs_of_their_own(redis_url, tmp_path):
+    one, other = open_scheduler(redis_url, tmp_path), open_scheduler(redis_url, tmp_path, url="http://localhost:9/")
+    assert one.seeder and other.seeder, "each site's crawl seeds its own run"
+    assert one.keys.requests != other.keys.requests
+    one.enqueue_request(request("http://127.0.0.1:9/a"))
+    assert other.next_request() is None
+    assert one.next_request() is not None
+    one.beat.stop(), one.poll.stop()  # killed holding the request
+    time.sleep(1.1)
+    other.heartbeat()  # the silent worker's request goes back to its own run's queue
+    assert other.next_request() is None and other.server.zcard(one.keys.requests) == 1
     other.close("finished")
 
 

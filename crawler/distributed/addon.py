@@ -34,8 +34,6 @@ class DistributedCrawl:
             # scrapy-redis's scheduler, with each worker's requests held until they are done.
             "SCHEDULER": "crawler.distributed.scheduler.SharedScheduler",
             "SCHEDULER_QUEUE_CLASS": "crawler.distributed.scheduler.SharedQueue",
-            "SCHEDULER_QUEUE_KEY": keys.requests,
-            "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter,
             "DUPEFILTER_CLASS": "crawler.distributed.scheduler.SharedDupeFilter",
             # The queue and fingerprints belong to the run, which ends when every worker is done
             # (not when one of them closes): SharedScheduler clears them then.

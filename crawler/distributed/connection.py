@@ -6,7 +6,7 @@ archives (one prefix each) and ``redis-cli --scan --pattern 'vnnews:*'`` shows a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis
@@ -38,39 +38,66 @@ def connect(settings: Any) -> redis.Redis:
 
 @dataclass(frozen=True)
 class Keys:
-    """Every Redis key of one archive (``prefix``)."""
+    """Every Redis key of one archive (``prefix``); the run's keys are those of a ``scope``.
+
+    A scope is what a crawl was asked to crawl: ``all`` for ``scrapy crawl news``, else its
+    sites' names (``-a site=qdnd.vn``, as ``scrapy schedule`` starts crawls). Workers of the same
+    scope share one run (its queue, fingerprints, ledger); crawls of other sites run beside it.
+    """
 
     prefix: str = "vnnews"
+    scope: str = "all"
 
     @classmethod
     def from_settings(cls, settings: Any) -> Keys:
         return cls(settings.get("REDIS_PREFIX") or "vnnews")
 
+    def for_scope(self, scope: str) -> Keys:
+        return replace(self, scope=scope)
+
+    @property
+    def run_prefix(self) -> str:
+        """What every scope's run keys start with (``<run_prefix><scope>:requests``...)."""
+        return f"{self.prefix}:run:"
+
+    def _run(self, name: str) -> str:
+        return f"{self.run_prefix}{self.scope}:{name}"
+
+    @property
+    def runs(self) -> str:
+        """The scopes that have a run under way (a set)."""
+        return f"{self.prefix}:runs"
+
+    @property
+    def worker_scopes(self) -> str:
+        """Each live worker's scope (a hash): where its requests go back when it falls silent."""
+        return f"{self.prefix}:workers:scope"
+
     # --- the run: queue, fingerprints, what it asked for, who works on it ---------
     @property
     def requests(self) -> str:
         """scrapy-redis's priority queue of requests (a sorted set)."""
-        return f"{self.prefix}:requests"
+        return self._run("requests")
 
     @property
     def dupefilter(self) -> str:
         """scrapy-redis's request fingerprints of the current run (a set)."""
-        return f"{self.prefix}:dupefilter"
+        return self._run("dupefilter")
 
     @property
     def run(self) -> str:
         """The current run (a hash: ``id``, ``state`` seeding/running, ``seeder``, ``started``)."""
-        return f"{self.prefix}:run"
+        return self._run("state")
 
     @property
     def seen(self) -> str:
         """URLs the run asked for (a set): an article is requested once across all workers."""
-        return f"{self.prefix}:run:seen"
+        return self._run("seen")
 
     @property
     def counts(self) -> str:
         """The run's counters (a hash): pages per site (``max_pages``), listings per URL shape."""
-        return f"{self.prefix}:run:counts"
+        return self._run("counts")
 
     @property
     def workers(self) -> str:

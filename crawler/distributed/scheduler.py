@@ -87,38 +87,48 @@ redis.call('ZADD', KEYS[1], now[1] + now[2] / 1e6 + tonumber(ARGV[2]), ARGV[1])
 return 1
 """
 
-# Workers whose beat ran out: their requests go back to the queue, they leave the list.
-# KEYS: workers, requests; ARGV: the prefix of the in-flight hashes.
+# Workers whose beat ran out: their requests go back to their run's queue, they leave the lists.
+# KEYS: workers, worker scopes; ARGV: the prefix of in-flight hashes, the prefix of run keys.
 RECLAIM = """
 local now = redis.call('TIME')
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now[1] + now[2] / 1e6)
 local moved = 0
 for _, worker in ipairs(dead) do
+  local scope = redis.call('HGET', KEYS[2], worker)
   local hash = ARGV[1] .. worker
   local entries = redis.call('HGETALL', hash)
   for i = 2, #entries, 2 do
     local entry = entries[i]
     local sep = string.find(entry, ':', 1, true)
-    redis.call('ZADD', KEYS[2], tonumber(string.sub(entry, 1, sep - 1)), string.sub(entry, sep + 1))
-    moved = moved + 1
+    if scope then
+      redis.call('ZADD', ARGV[2] .. scope .. ':requests', tonumber(string.sub(entry, 1, sep - 1)), string.sub(entry, sep + 1))
+      moved = moved + 1
+    end
   end
   redis.call('DEL', hash)
   redis.call('ZREM', KEYS[1], worker)
+  redis.call('HDEL', KEYS[2], worker)
 end
 return {#dead, moved}
 """
 
-# Join the run, or open it (this worker seeds it). KEYS: run; ARGV: worker, run id, time.
+# Join the scope's run, or open it (this worker seeds it). KEYS: run, runs; ARGV: worker, run id,
+# time, scope.
 JOIN = """
+redis.call('SADD', KEYS[2], ARGV[4])
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[2], 'state', 'seeding', 'seeder', ARGV[1], 'started', ARGV[3])
 return 1
 """
 
-# Whether the run is over: 2 it was already, 1 it ends now (its keys are cleared), 0 not yet.
-# KEYS: run, requests, workers, seen, counts, dupefilter; ARGV: the prefix of the in-flight hashes.
+# Whether the scope's run is over: 2 it was already, 1 it ends now (its keys are cleared), 0 not yet.
+# KEYS: run, requests, workers, seen, counts, dupefilter, worker scopes, runs;
+# ARGV: the prefix of the in-flight hashes, the scope.
 FINISH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 2 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[8], ARGV[2])
+  return 2
+end
 if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'running' then
@@ -126,9 +136,10 @@ if state ~= 'running' then
   if redis.call('ZSCORE', KEYS[3], seeder) then return 0 end
 end
 for _, worker in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-  if redis.call('HLEN', ARGV[1] .. worker) > 0 then return 0 end
+  if redis.call('HGET', KEYS[7], worker) == ARGV[2] and redis.call('HLEN', ARGV[1] .. worker) > 0 then return 0 end
 end
 redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6])
+redis.call('SREM', KEYS[8], ARGV[2])
 return 1
 """
 
@@ -207,19 +218,21 @@ class SharedScheduler(Scheduler):
 
     def open(self, spider: Any) -> None:
         self.spider = spider
-        keys = self.keys
-        self.queue = SharedQueue(self.server, spider, self.queue_key, self.serializer,
+        # The run of what this crawl was asked for (all sites, or some): see Keys.
+        self.keys = keys = self.keys.for_scope(getattr(spider, "scope", "all"))
+        self.queue = SharedQueue(self.server, spider, keys.requests, self.serializer,
                                  inflight=keys.inflight(self.worker), tokens=keys.tokens)
-        if not self.df:
-            self.df = SharedDupeFilter.from_spider(spider)
+        self.df = SharedDupeFilter(self.server, key=keys.dupefilter, debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
+        self.server.hset(keys.worker_scopes, self.worker, keys.scope)
         self.heartbeat()
         self.run_id = uuid.uuid4().hex[:12]
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.seeder = bool(self._scripts["join"](keys=[keys.run], args=[self.worker, self.run_id, started]))
+        self.seeder = bool(self._scripts["join"](keys=[keys.run, keys.runs],
+                                                 args=[self.worker, self.run_id, started, keys.scope]))
         if not self.seeder:
             self.run_id = (self.server.hget(keys.run, "id") or b"").decode()
-        logger.info("Worker %s %s run %s (%d requests queued)", self.worker,
-                    "opens and seeds" if self.seeder else "joins", self.run_id, len(self.queue))
+        logger.info("Worker %s %s run %s of %s (%d requests queued)", self.worker,
+                    "opens and seeds" if self.seeder else "joins", self.run_id, keys.scope, len(self.queue))
         self.beat = LoopingCall(self.heartbeat)
         self.beat.start(max(self.timeout / 3, 0.2), now=False)
         self.poll = LoopingCall(self.wake)
@@ -279,7 +292,8 @@ class SharedScheduler(Scheduler):
     def heartbeat(self) -> None:
         keys = self.keys
         self._scripts["beat"](keys=[keys.workers], args=[self.worker, self.timeout])
-        dead, moved = self._scripts["reclaim"](keys=[keys.workers, keys.requests], args=[keys.inflight("")])
+        dead, moved = self._scripts["reclaim"](keys=[keys.workers, keys.worker_scopes],
+                                               args=[keys.inflight(""), keys.run_prefix])
         if moved or dead:
             logger.warning("%d requests of %d silent workers are back in the queue", moved, dead)
             if self.stats:
@@ -288,8 +302,9 @@ class SharedScheduler(Scheduler):
     def run_over(self) -> bool:
         keys = self.keys
         over = self._scripts["finish"](
-            keys=[keys.run, keys.requests, keys.workers, keys.seen, keys.counts, keys.dupefilter],
-            args=[keys.inflight("")],
+            keys=[keys.run, keys.requests, keys.workers, keys.seen, keys.counts, keys.dupefilter,
+                  keys.worker_scopes, keys.runs],
+            args=[keys.inflight(""), keys.scope],
         )
         if over == 1:
             logger.info("Run %s is over: every request is done", self.run_id)
@@ -336,6 +351,7 @@ class SharedScheduler(Scheduler):
             if self.stats:
                 self.stats.inc_value("redis/returned", returned)
         self.server.zrem(keys.workers, self.worker)
+        self.server.hdel(keys.worker_scopes, self.worker)
         super().close(reason)
 
 

@@ -190,7 +190,7 @@ class IngestSpider(ArchiveSpider):
         """No worker alive (by Redis's clock) and no run under way."""
         seconds, micros = self.server.time()
         alive = self.server.zcount(self.keys.workers, f"({seconds + micros / 1e6}", "+inf")
-        return not alive and not self.server.exists(self.keys.run)
+        return not alive and not self.server.scard(self.keys.runs)
 
     def ingest(self, raw: bytes) -> ArticleItem | None:
         """The item of an article record; a failure or run record applied at once (None)."""

@@ -94,7 +94,8 @@ class NewsSpider(ArchiveSpider):
             logger.critical("%s", exc)
             raise
         if is_worker(crawler):  # many workers crawl the same sites: Redis shares the run, not a lock
-            spider._ledger = SharedLedger(connect(crawler.settings), Keys.from_settings(crawler.settings))
+            keys = Keys.from_settings(crawler.settings).for_scope(spider.scope)
+            spider._ledger = SharedLedger(connect(crawler.settings), keys)
         elif not crawler.settings.getint("CRAWL_RUN_ID"):  # by hand: the scheduler's crawls hold their locks
             spider.sites = spider.lock_sites(state_dir(crawler.settings))
         spider.extractor.use_sites(spider.sites)  # this run's sites, with their -a overrides
@@ -111,6 +112,14 @@ class NewsSpider(ArchiveSpider):
         spider.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
         spider.frontier = Frontier(crawler, spider.article_request, crawler.settings.getint("NEWS_SCHEDULER_MAX"))
         return spider
+
+    @property
+    def scope(self) -> str:
+        """What this crawl was asked for: ``all`` sites, or the names of its sites. Workers of a
+        distributed crawl with the same scope share one run (crawler/distributed/connection.py)."""
+        if not (self.site_arg or self.url_arg):
+            return "all"
+        return "+".join(sorted(site.name for site in self.sites)) or "none"
 
     def lock_sites(self, folder: Path) -> list[Site]:
         """The sites no other process is crawling, each locked until this crawl ends."""
