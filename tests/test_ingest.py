@@ -89,9 +89,9 @@ async def test_records_become_articles_failures_and_runs(redis_url, db_path):
                                                                 "last_modified": "Mon, 01 Jan 2026 00:00:00 GMT"}
     shared.close()
     reader.close()
-    # The crawl-health query shows the workers as one line beside the writer's.
+    # The crawl-health query shows a worker of one site under that site, beside the writer's line.
     health = db.execute("select coalesce(site, command), status from crawl_runs order by id").fetchall()
-    assert ("crawl news (worker)", "finished") in health
+    assert ("tin", "finished") in health
 
 
 @deferred_f_from_coro_f

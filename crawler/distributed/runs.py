@@ -43,10 +43,13 @@ class WorkerRuns:
             for url, (etag, modified, status) in (data.get("validators") or {}).items()
         }
         found = self.store.db.execute(
-            "SELECT id, status FROM crawl_runs WHERE worker = ? ORDER BY id DESC LIMIT 1", [worker]
+            "SELECT id, status, exit_code FROM crawl_runs WHERE worker = ? ORDER BY id DESC LIMIT 1", [worker]
         ).fetchone()
-        run_id, status = found if found else (self.open(worker, data), "running")
-        if event == "start" or status != "running":
+        run_id, status, exit_code = found if found else (self.open(worker, data), "running", None)
+        # `scrapy schedule` settles the row of a crawl it started when the process exits, maybe
+        # before its finish record is here: a clean exit it took for a crash is the record's to say.
+        settled_early = status == "failed" and exit_code == 0
+        if event == "start" or (status != "running" and not settled_early):
             return {}
         for url, (etag, modified, code) in validators.items():
             self.store.save_fetch_state(url, etag, modified, code)
@@ -58,8 +61,18 @@ class WorkerRuns:
         return validators
 
     def open(self, worker: str, data: dict[str, Any]) -> int:
+        """The worker's row: the one ``scrapy schedule`` made for the crawl it started (``crawl_run_id``),
+        or a new one; of its site when it crawls one."""
         pid = data.get("pid")
-        run_id = self.store.start_run(WORKER_COMMAND, None, int(pid) if pid is not None else None)
+        sites = data.get("sites") or []
+        site = str(sites[0]) if len(sites) == 1 else None
+        adopted = int(data.get("crawl_run_id") or 0)
+        if adopted and self.store.db.execute(
+            "SELECT 1 FROM crawl_runs WHERE id = ? AND worker IS NULL", [adopted]
+        ).fetchone():
+            run_id = adopted
+        else:
+            run_id = self.store.start_run(WORKER_COMMAND, site, int(pid) if pid is not None else None)
         changes = {"worker": worker, "host": data.get("host")}
         if data.get("started"):
             changes["started"] = str(data["started"])

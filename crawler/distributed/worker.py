@@ -57,7 +57,9 @@ class RecordPushPipeline:
         self.records.push("run", {
             "worker": self.worker, "run": scheduler.run_id if scheduler is not None else "",
             "host": socket.gethostname(), "pid": os.getpid(), "command": getattr(spider, "command", "crawl news"),
-            "sites": [site.name for site in getattr(spider, "sites", [])], **fields,
+            "sites": [site.name for site in getattr(spider, "sites", [])],
+            # The crawl_runs row `scrapy schedule` made for this crawl, which the writer fills in.
+            "crawl_run_id": self.crawler.settings.getint("CRAWL_RUN_ID"), **fields,
         })
 
     def open_spider(self) -> None:
