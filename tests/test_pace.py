@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 import redis
 from scrapy import Request
+from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
@@ -22,6 +24,7 @@ from crawler.distributed.pace import META_KEY, SharedPaceMiddleware
 from crawler.middlewares import BackoffMiddleware
 from crawler.spiders.news import NewsSpider
 from tests.inprocess import crawler_settings
+from tests.newsite import NewsSite
 
 PACE = "crawler.distributed.pace.SharedPaceMiddleware"
 
@@ -184,3 +187,28 @@ async def test_retry_after_on_one_worker_holds_every_worker(tmp_path, redis_url)
     before = int(redis.Redis.from_url(redis_url).get(Keys().pace("site")))
     pace_first.hold_site(request, 1.0)
     assert int(redis.Redis.from_url(redis_url).get(Keys().pace("site"))) == before
+
+
+@deferred_f_from_coro_f
+async def test_a_worker_crawl_keeps_the_site_pace_and_its_retry_after(tmp_path, redis_url):
+    """A real crawl of the loopback site by one worker: hits a delay apart, the 503's retry after its Retry-After."""
+    # Until the shared scheduler lands, this worker takes its requests from Scrapy's own scheduler.
+    settings = Settings()
+    settings.setdict(crawler_settings(tmp_path / "news.db", {"REDIS_URL": redis_url}), priority="project")
+    for name in ("SCHEDULER", "DUPEFILTER_CLASS", "ITEM_PIPELINES", "SPIDER_MIDDLEWARES", "NEWS_SCHEDULER_MAX"):
+        settings.set(name, settings[name], priority="cmdline")
+    article = "/kinh-te"  # a listing the crawl fetches
+    with NewsSite() as site:
+        site.busy[article] = 1
+        crawler = Crawler(NewsSpider, settings)
+        await crawler.crawl_async(url=site.url("/"), delay="0.2", concurrency="2", max_depth="1", max_pages="12")
+    assert PACE in crawler.settings.getdict("DOWNLOADER_MIDDLEWARES")
+    hits = site.log
+    assert len(hits) >= 5
+    gaps = [b.at - a.at for a, b in zip(hits, hits[1:])]
+    assert min(gaps) >= 0.2 - 0.02, gaps  # loopback: a turn reaches the site within milliseconds
+    busy = [hit for hit in hits if hit.path == article]
+    assert [hit.status for hit in busy] == [503, 200]
+    assert busy[1].at - busy[0].at >= 0.95
+    assert crawler.stats.get_value("pace/waited") >= 3
+    assert redis.Redis.from_url(redis_url).zcard(Keys().slots(crawler.spider.sites[0].name)) == 0
