@@ -132,16 +132,15 @@ class SharedPaceMiddleware:
     worker and turn, not one per waiting request.
     """
 
-    def __init__(self, crawler: Crawler, server: redis.Redis, keys: Keys) -> None:
+    def __init__(self, crawler: Crawler, server: redis.Redis, keys: Keys, slots: dict[str, dict[str, Any]],
+                 default_delay: float, default_concurrency: int, lease: float) -> None:
         self.crawler = crawler
         self.server = server
         self.keys = keys
-        settings = crawler.settings
-        self.slots: dict[str, dict[str, Any]] = settings.getdict("PACE_SLOTS") or settings.getdict("DOWNLOAD_SLOTS")
-        delay = settings.get("PACE_DOWNLOAD_DELAY")
-        self.default_delay = float(delay if delay is not None else settings.getfloat("DOWNLOAD_DELAY"))
-        self.default_concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
-        self.lease = settings.getfloat("DOWNLOAD_TIMEOUT") + LEASE_MARGIN
+        self.slots = slots  # site -> {"delay", "concurrency"}
+        self.default_delay = default_delay  # of a request of no site, by its host
+        self.default_concurrency = default_concurrency
+        self.lease = lease  # seconds
         self.turn = server.register_script(TURN)
         self.hold = server.register_script(HOLD)
         self.asking: dict[str, asyncio.Lock] = {}  # per site: one request asks Redis at a time
@@ -152,7 +151,15 @@ class SharedPaceMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SharedPaceMiddleware:
         if not is_worker(crawler):
             raise NotConfigured("not a worker of a distributed crawl (REDIS_URL is not set)")
-        middleware = cls(crawler, connect(crawler.settings), Keys.from_settings(crawler.settings))
+        settings = crawler.settings
+        delay = settings.get("PACE_DOWNLOAD_DELAY")
+        middleware = cls(
+            crawler, connect(settings), Keys.from_settings(settings),
+            slots=settings.getdict("PACE_SLOTS") or settings.getdict("DOWNLOAD_SLOTS"),
+            default_delay=float(delay if delay is not None else settings.getfloat("DOWNLOAD_DELAY")),
+            default_concurrency=settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            lease=settings.getfloat("DOWNLOAD_TIMEOUT") + LEASE_MARGIN,
+        )
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
         _middlewares[crawler] = middleware
         return middleware
@@ -204,8 +211,10 @@ class SharedPaceMiddleware:
                     pass
         self.held[token] = site
         if waited:
+            seconds = time.monotonic() - started
             self.crawler.stats.inc_value("pace/waited")
-            self.crawler.stats.inc_value("pace/wait_seconds", time.monotonic() - started)
+            self.crawler.stats.inc_value("pace/wait_seconds", seconds)
+            logger.debug("Waited %.3fs for a turn of %s", seconds, site)
         return token, now
 
     def release(self, token: str) -> None:
@@ -227,6 +236,9 @@ class SharedPaceMiddleware:
 
     # --- the middleware -------------------------------------------------------------------
     async def process_request(self, request: Request) -> None:
+        stale = request.meta.pop(META_KEY, None)  # a request sent again with its meta: its old lease is done
+        if stale is not None:
+            self.release(stale)
         site, delay, concurrency = self.site_of(request)
         token, now = await self.take_turn(site, delay, concurrency)
         request.meta[META_KEY] = token
