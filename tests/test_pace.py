@@ -206,9 +206,12 @@ async def test_a_worker_crawl_keeps_the_site_pace_and_its_retry_after(tmp_path, 
     hits = site.log
     assert len(hits) >= 5
     gaps = [b.at - a.at for a, b in zip(hits, hits[1:])]
-    assert min(gaps) >= 0.2 - 0.02, gaps  # loopback: a turn reaches the site within milliseconds
+    # Turns are 0.2 s apart by Redis time; a turn reaches the site a few milliseconds later, more
+    # on a loaded machine (measured 1.6 to 8.4 ms on loopback, in process).
+    assert min(gaps) >= 0.2 - 0.05, gaps
+    assert sorted(gaps)[len(gaps) // 2] >= 0.2, gaps
     busy = [hit for hit in hits if hit.path == article]
     assert [hit.status for hit in busy] == [503, 200]
-    assert busy[1].at - busy[0].at >= 0.95
+    assert busy[1].at - busy[0].at >= 1.0 - 0.05
     assert crawler.stats.get_value("pace/waited") >= 3
     assert redis.Redis.from_url(redis_url).zcard(Keys().slots(crawler.spider.sites[0].name)) == 0
