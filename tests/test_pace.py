@@ -20,7 +20,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
 from crawler.distributed.connection import Keys
-from crawler.distributed.pace import META_KEY, SharedPaceMiddleware
+from crawler.distributed.pace import META_KEY, SharedPaceMiddleware, hand_over_pace
 from crawler.middlewares import BackoffMiddleware
 from crawler.spiders.news import NewsSpider
 from tests.inprocess import crawler_settings
@@ -58,6 +58,10 @@ def test_a_worker_hands_the_delays_to_the_middleware_and_its_slots_do_not_wait(t
     assert settings.getdict("DOWNLOADER_MIDDLEWARES")[PACE] == 990
     assert settings.getdict("DOWNLOAD_SLOTS") == {"site": {"concurrency": 2, "delay": 0.0, "jitter": 0.0}}
     assert settings.getfloat("DOWNLOAD_DELAY") == 0.0 and settings.getfloat("DOWNLOAD_DELAY_JITTER") == 0.0
+    again = settings.copy()
+    hand_over_pace(again)  # twice: the delays stay handed over, not zeroed
+    assert again.getdict("PACE_SLOTS") == {"site": {"concurrency": 2, "delay": 0.3}}
+    assert again.getfloat("PACE_DOWNLOAD_DELAY") == 0.7
     pace = SharedPaceMiddleware.from_crawler(crawler)
     assert pace.site_of(site_request()) == ("site", 0.3, 2)
     assert pace.site_of(Request("http://other.example/robots.txt")) == ("other.example", 0.7, 2)

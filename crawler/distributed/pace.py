@@ -111,6 +111,8 @@ def hand_over_pace(settings: Any) -> None:
     Called by the add-on (:mod:`.addon`), which runs after the news spider's ``from_crawler``
     has given each site its download slot.
     """
+    if settings.get("PACE_SLOTS") is not None:  # handed over already: the local delays are 0 by now
+        return
     slots = settings.getdict("DOWNLOAD_SLOTS")
     _force(settings, "PACE_SLOTS", slots)
     _force(settings, "PACE_DOWNLOAD_DELAY", settings.getfloat("DOWNLOAD_DELAY"))
