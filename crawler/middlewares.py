@@ -35,6 +35,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.distributed.archive import Archive, open_archive
+from crawler.distributed.connection import is_worker
+from crawler.distributed.pace import hold_site
 from pipelines.vietnamese.encoding import declared_encoding
 
 if TYPE_CHECKING:
@@ -114,7 +116,9 @@ class BackoffMiddleware:
     """Settings: ``BACKOFF_ENABLED``, ``BACKOFF_TIMES``, ``BACKOFF_SECONDS``, ``BACKOFF_MAX_SECONDS``.
 
     Stats: ``backoff/retried``, ``backoff/gave_up``. The download slot's delay
-    becomes the wait, so every request to the site slows down, not only this one.
+    becomes the wait, so every request to the site slows down, not only this one;
+    in a worker of a distributed crawl, the site's pace in Redis, so every worker's
+    (:func:`crawler.distributed.pace.hold_site`).
     """
 
     CODES = (429, 503)
@@ -142,13 +146,18 @@ class BackoffMiddleware:
             return response
         asked = retry_after_seconds(response.headers.get(b"Retry-After"))
         wait = min(self.max_seconds, asked if asked is not None else self.seconds * 2**tries)
-        downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
-        slot = downloader.slots.get(downloader.get_slot_key(request))
-        if slot is not None:
-            slot.delay = max(slot.delay, wait)
-            # Retry-After is the least the server asked for: Scrapy's randomized delay
-            # (0.5x to 1.5x) would send the retry too early half of the time.
-            slot.jitter = 0.0
+        if is_worker(self.crawler):
+            # The site's pace is in Redis, for every worker; a local slot delay would stay
+            # (no AutoThrottle in a worker brings it down) and wait on top of Redis's turns.
+            hold_site(self.crawler, request, wait)
+        else:
+            downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+            slot = downloader.slots.get(downloader.get_slot_key(request))
+            if slot is not None:
+                slot.delay = max(slot.delay, wait)
+                # Retry-After is the least the server asked for: Scrapy's randomized delay
+                # (0.5x to 1.5x) would send the retry too early half of the time.
+                slot.jitter = 0.0
         logger.info("HTTP %s from %s: waiting %.1fs before trying again", response.status, request.url, wait)
         self.crawler.stats.inc_value("backoff/retried")
         retry = request.replace(dont_filter=True)

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from crawler.distributed.connection import Keys, redis_url
+from crawler.distributed.pace import hand_over_pace
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class DistributedCrawl:
             "crawler.distributed.worker.RecordPushPipeline": 800,
         }
         settings.set("ITEM_PIPELINES", settings["ITEM_PIPELINES"], priority=PRIORITY)
+        # The sites' delays go to SharedPaceMiddleware; the local slots' are 0 (see pace.py).
+        hand_over_pace(settings)
         downloader = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
         downloader["crawler.distributed.pace.SharedPaceMiddleware"] = 990
         settings.set("DOWNLOADER_MIDDLEWARES", downloader, priority=PRIORITY)

@@ -142,7 +142,8 @@ class Keys:
 
     # --- each site's pace, shared by all workers ------------------------------------
     def pace(self, site: str) -> str:
-        """The Redis time before which no worker may send the site's next request."""
+        """The Redis time (microseconds since the epoch) before which no worker may send the site's
+        next request; see :mod:`.pace`."""
         return f"{self.prefix}:pace:{site}"
 
     def slots(self, site: str) -> str:
