@@ -161,6 +161,16 @@ async def test_the_lease_of_a_killed_worker_runs_out(tmp_path, redis_url):
     assert members == [request.meta[META_KEY].encode()]  # the dead lease is gone
 
 
+def test_the_leases_of_a_worker_whose_beat_ran_out_go_at_once(tmp_path, redis_url):
+    pace = workers(tmp_path, redis_url, {"site": {"concurrency": 1, "delay": 0.0}}, count=1)[0]
+    server, now = redis.Redis.from_url(redis_url), redis_now(redis_url)
+    server.zadd(Keys().workers, {"host:1:dead": now + 60, "host:2:alive": now + 60})  # their beats
+    assert pace.ask("site", 0.0, 1, "host:1:dead|a")[0] == 0
+    assert pace.ask("site", 0.0, 1, "host:2:alive|b")[0] > 0  # the site's one request is under way
+    server.zadd(Keys().workers, {"host:1:dead": now - 1})  # killed: its beat ran out
+    assert pace.ask("site", 0.0, 1, "host:2:alive|b")[0] == 0, "not the download timeout later"
+
+
 @deferred_f_from_coro_f
 async def test_a_closing_worker_gives_its_leases_back(tmp_path, redis_url):
     pace = workers(tmp_path, redis_url, {"site": {"concurrency": 2, "delay": 0.0}}, count=1)[0]

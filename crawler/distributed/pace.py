@@ -9,8 +9,8 @@ Lua script, run atomically on Redis's own clock (``TIME``: the machines' clocks 
   wait BackoffMiddleware chose (:func:`hold_site`). It expires once passed.
 - ``slots(site)``: the site's requests under way, a sorted set of lease token -> lease expiry.
   A turn adds a lease (``DOWNLOAD_TIMEOUT`` + :data:`LEASE_MARGIN` seconds); the response or
-  the error removes it. The lease of a killed worker runs out by itself and is dropped by the
-  next turn asked for.
+  the error removes it. A lease names its worker: once that worker's beat has run out (killed,
+  see :mod:`.scheduler`), the next turn asked for drops it; a lease of no worker runs out by itself.
 
 A request's site is its ``download_slot`` meta when that names a site of ``DOWNLOAD_SLOTS``,
 else the spider's ``site_for_url``; a request of no site (another host's robots.txt, a
@@ -59,7 +59,8 @@ META_KEY = "pace_lease"
 
 # Times in integer microseconds: exact in a Lua number (a double) and in a Redis reply (an
 # integer), where seconds as a float would be cut to an integer or to 14 digits.
-# KEYS: pace, slots. ARGV: delay, concurrency, lease (microseconds), token, poll (microseconds).
+# KEYS: pace, slots, workers. ARGV: delay, concurrency, lease (microseconds), token ("<worker>|<id>",
+# or an id alone outside a shared scheduler), poll (microseconds).
 # Returns {wait, now}: wait 0 when the turn is granted (and reserved), else how long to wait.
 TURN = """
 local t = redis.call('TIME')
@@ -67,6 +68,14 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local delay, concurrency = tonumber(ARGV[1]), tonumber(ARGV[2])
 local lease, poll = tonumber(ARGV[3]), tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
+-- A lease of a worker whose beat ran out (killed) is dropped at once, not when it expires.
+for _, token in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local sep = string.find(token, '|', 1, true)
+  if sep then
+    local beat = redis.call('ZSCORE', KEYS[3], string.sub(token, 1, sep - 1))
+    if not beat or tonumber(beat) * 1000000 < now then redis.call('ZREM', KEYS[2], token) end
+  end
+end
 local wait = 0
 local pace = tonumber(redis.call('GET', KEYS[1]) or '0')
 if pace > now then wait = pace - now end
@@ -189,14 +198,19 @@ class SharedPaceMiddleware:
     def ask(self, site: str, delay: float, concurrency: int, token: str) -> tuple[float, int]:
         """One atomic ask: (seconds to wait, Redis time in microseconds); 0 means the turn is taken,
         with the lease ``token`` held in the site's slots."""
-        wait, now = self.turn(keys=[self.keys.pace(site), self.keys.slots(site)],
+        wait, now = self.turn(keys=[self.keys.pace(site), self.keys.slots(site), self.keys.workers],
                               args=[_micro(delay), max(1, concurrency), _micro(self.lease), token,
                                     _micro(POLL_SECONDS)])
         return int(wait) / 1_000_000, int(now)
 
     async def take_turn(self, site: str, delay: float, concurrency: int) -> tuple[str, int]:
         """Wait for the site's turn; (lease token, Redis time of the turn in microseconds)."""
-        token = uuid.uuid4().hex
+        # The worker's name in the token: its leases go as soon as its beat runs out (see TURN).
+        try:
+            worker = getattr(self.crawler.engine.scheduler, "worker", "")
+        except (RuntimeError, AttributeError):  # no engine yet (a middleware on its own, in tests)
+            worker = ""
+        token = f"{worker}|{uuid.uuid4().hex}" if worker else uuid.uuid4().hex
         lock = self.asking.setdefault(site, asyncio.Lock())
         started, waited = time.monotonic(), lock.locked()
         async with lock:
