@@ -215,6 +215,13 @@ async def test_three_workers_and_one_writer_crawl_every_article_once(redis_url, 
     client = redis.Redis.from_url(redis_url)
     assert client.llen(KEYS.records) == 0 and client.llen(KEYS.pending) == 0
     assert not client.exists(KEYS.run) and client.zcard(KEYS.requests) == 0
+    # A second run of the unchanged site, two workers: Redis knows every stored URL, no article is fetched.
+    before = sum(many_site.fetched().values())
+    await asyncio.gather(*(run_spider(NewsSpider, db, settings, **arguments) for _ in range(2)),
+                         run_spider(IngestSpider, db, {"REDIS_URL": redis_url}, idle="0.5"))
+    again = [path for path, _ in many_site.hits[before:]]
+    assert again and not [path for path in again if path.startswith("/bai/")], again
+    assert Database(db)["articles"].count == 500
 
 
 @pytest.fixture
