@@ -24,7 +24,7 @@ from crawler.distributed.connection import Keys
 from crawler.distributed.scheduler import SharedQueue, SharedScheduler
 from crawler.spiders.ingest import IngestSpider
 from crawler.spiders.news import NewsSpider
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_scrapy
 from tests.inprocess import crawler_settings, run_spider
 from tests.manysite import ManySite
 
@@ -253,3 +253,11 @@ def test_a_worker_killed_mid_crawl_loses_nothing(redis_url, small_site, tmp_path
     assert writer.returncode == 0, writer.stderr[-3000:]
     assert_each_article_stored_once(db, many_site)
     assert "silent workers are back in the queue" in errors
+
+
+def test_a_worker_without_its_redis_says_so(tmp_path):
+    result = run_scrapy("crawl", "news", "-a", "url=http://127.0.0.1:9/", db=tmp_path / "news.db",
+                        REDIS_URL="redis://127.0.0.1:1/0")
+    assert result.returncode == 1
+    assert "Error: REDIS_URL=redis://127.0.0.1:1/0: cannot reach Redis" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "news.db").exists()

@@ -4,7 +4,8 @@ A spider class may define ``check_arguments(settings, **spider_args)``; its
 ValueError (SitesError included) is printed as one ``Error:`` line naming the
 file, site and field, with exit status 1, instead of a traceback from inside
 the crawler. A crawl closed because its database could not be opened
-(:data:`pipelines.runs.STORE_FAILED`) exits with status 1 too.
+(:data:`pipelines.runs.STORE_FAILED`) exits with status 1 too, and so does a worker of a
+distributed crawl whose ``REDIS_URL`` cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
+from crawler.distributed.connection import RedisUnavailable, connect, redis_url
 from pipelines.runs import STORE_FAILED
 
 
@@ -48,6 +50,13 @@ class Command(ScrapyCrawlCommand):
             try:
                 check(self.settings, **opts.spargs)
             except ValueError as exc:
+                print(f"Error: {exc}", file=sys.stderr)
+                self.exitcode = 1
+                return
+        if getattr(spidercls, "redis_role", None) == "worker" and redis_url(self.settings):
+            try:  # a worker of a distributed crawl: its Redis must be there before anything starts
+                connect(self.settings).close()
+            except RedisUnavailable as exc:
                 print(f"Error: {exc}", file=sys.stderr)
                 self.exitcode = 1
                 return
