@@ -34,8 +34,8 @@ SENTENCES = [
 NAMES = ["An", "Bình", "Cường", "Dũng", "Giang", "Hùng", "Lan", "Minh", "Nam", "Phương", "Quang", "Thảo"]
 
 
-def article(n: int, base: str) -> bytes:
-    rng = random.Random(n)
+def article(n: int, base: str, salt: str = "") -> bytes:
+    rng = random.Random(f"{salt}{n}")
     place, subject = rng.choice(PLACES), rng.choice(SUBJECTS)
     published = (datetime(2026, 11, 1, 8, 0, tzinfo=VIETNAM) + timedelta(minutes=17 * n)).isoformat()
     paragraphs = []
@@ -43,7 +43,7 @@ def article(n: int, base: str) -> bytes:
         words = {"subject": subject, "place": place, "n": n, "m": rng.randint(10, 9999), "k": rng.randint(2, 12),
                  "name": rng.choice(NAMES), "year": 2026}
         paragraphs.append(" ".join(rng.choice(SENTENCES).format(**words) for _ in range(3)))
-    title = f"{subject} công bố kết quả số {n} tại {place}"
+    title = f"{subject} công bố kết quả số {n}{salt} tại {place}"
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (
         f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
@@ -55,10 +55,11 @@ def article(n: int, base: str) -> bytes:
 
 
 class ManySite:
-    """``count`` articles on 127.0.0.1; :attr:`hits` (path, arrival time) of every request."""
+    """``count`` articles on 127.0.0.1; :attr:`hits` (path, arrival time) of every request. Sites of
+    different ``salt`` have different texts (the same salt: the same texts, as copies)."""
 
-    def __init__(self, count: int) -> None:
-        self.count = count
+    def __init__(self, count: int, salt: str = "") -> None:
+        self.count, self.salt = count, salt
         self.hits: list[tuple[str, float]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -80,7 +81,7 @@ class ManySite:
         if path.startswith("/bai/") and path.endswith(".html"):
             number = path[5:-5]
             if number.isdigit() and 1 <= int(number) <= self.count:
-                return 200, "text/html; charset=utf-8", article(int(number), self.base)
+                return 200, "text/html; charset=utf-8", article(int(number), self.base, self.salt)
         return 404, "text/html", b"<html><body>404</body></html>"
 
     def fetched(self) -> Counter[str]:
