@@ -11,6 +11,7 @@ into SQLite through the same store pipeline as a crawl on one machine.
 - :mod:`.addon`: turns a crawl into a worker when ``REDIS_URL`` is set (nothing changes otherwise).
 - :mod:`.scheduler`: scrapy-redis's scheduler with requests held in flight per worker until done.
 - :mod:`.pace`: each site's ``delay``, ``concurrency`` and Retry-After, kept in Redis for all workers.
+- :mod:`.worker`: what a worker sends the writer (records, failures, its run) instead of writing.
 - :mod:`.records`: the queue of finished records, pushed by workers, drained by the writer.
 - :mod:`.archive`: what a worker asks of the archive (stored URLs, validators), from Redis.
 - :mod:`.writer`: the one writer's lock, and the mirrors of the archive it keeps in Redis.
