@@ -253,6 +253,9 @@ def test_a_worker_killed_mid_crawl_loses_nothing(redis_url, small_site, tmp_path
     assert writer.returncode == 0, writer.stderr[-3000:]
     assert_each_article_stored_once(db, many_site)
     assert "silent workers are back in the queue" in errors
+    # The killed worker's run is failed (its beat ran out, no finish came), the survivor's finished.
+    runs = sorted((row["status"], row["worker"] is not None) for row in Database(db)["crawl_runs"].rows)
+    assert runs == [("failed", True), ("finished", False), ("finished", True)], runs
 
 
 def test_a_worker_without_its_redis_says_so(tmp_path):

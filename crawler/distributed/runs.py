@@ -2,9 +2,9 @@
 
 A worker pushes a ``start`` record when it opens and a ``finish`` record when it closes; the
 writer opens a row for the first and fills it in from the second (status, counts) and keeps the
-validators of a finished run in ``fetch_state``. A worker killed before its finish leaves its row
-``running`` for good: its pid is another machine's, so the writer cannot tell (see
-``RunRecorder.settle_orphans``); the ``workers`` set in Redis says who is alive now.
+validators of a finished run in ``fetch_state``. A worker killed before its finish is found out by
+its beat, not its pid (another machine's; see ``RunRecorder.settle_orphans``): once it is gone from
+the ``workers`` set in Redis and no record is waiting, the writer marks its run ``failed``.
 Records may come twice (the queue is at-least-once): a second start or finish changes nothing.
 """
 
@@ -59,6 +59,20 @@ class WorkerRuns:
         for site, site_counts in (data.get("site_counts") or {}).items():
             runs_logger.info("Worker %s: %s: %s", worker, site, describe_counts(site_counts))
         return validators
+
+    def settle_silent(self, alive: set[str]) -> int:
+        """Mark ``failed`` the runs of workers that are gone without a finish record (killed: their
+        beat ran out); how many. The caller makes sure no record of theirs is still on its way."""
+        silent = [
+            (run_id, worker) for run_id, worker in self.store.db.execute(
+                "SELECT id, worker FROM crawl_runs WHERE worker IS NOT NULL AND status = 'running'")
+            if worker not in alive
+        ]
+        for run_id, worker in silent:
+            self.store.finish_run(run_id, "failed", {})
+            runs_logger.warning("Worker %s: run %s failed: the worker stopped beating without finishing "
+                                "(killed?); its requests went back to the queue", worker, run_id)
+        return len(silent)
 
     def open(self, worker: str, data: dict[str, Any]) -> int:
         """The worker's row: the one ``scrapy schedule`` made for the crawl it started (``crawl_run_id``),

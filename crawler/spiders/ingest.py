@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 # Seconds between two lines of progress while records come.
 REPORT_SECONDS = 10.0
+# Seconds between two looks for killed workers' runs, while the queue is empty.
+SETTLE_SECONDS = 5.0
 # The close reason of a writer whose lock another writer took.
 LOCK_LOST = "writer_lock_lost"
 
@@ -163,13 +165,16 @@ class IngestSpider(ArchiveSpider):
                     self.keys.prefix, self.queue.backlog(),
                     f"; stops after {self.idle:g} s without records or workers" if self.idle else "")
         empty_since: float | None = None
-        next_report = time.monotonic() + REPORT_SECONDS
+        next_report = next_settle = time.monotonic() + REPORT_SECONDS
         while True:
             if len(self.in_flight) >= 2 * self.batch_size:  # the pipeline is behind: wait for it
                 await asyncio.sleep(0.01)
                 continue
             raws = self.queue.take(self.batch_size)
             if not raws:
+                if empty_since is None or time.monotonic() >= next_settle:
+                    next_settle = time.monotonic() + SETTLE_SECONDS
+                    self.settle_silent_workers()
                 empty_since = empty_since or time.monotonic()
                 if self.idle and time.monotonic() - empty_since >= self.idle and self.crawl_is_over():
                     logger.info("Ingest: no record for %g s, no worker alive, no run: done", self.idle)
@@ -185,6 +190,18 @@ class IngestSpider(ArchiveSpider):
                 next_report = time.monotonic() + REPORT_SECONDS
                 logger.info("Ingest: %d records waiting in Redis, %d stored so far",
                             self.queue.backlog(), self.crawler.stats.get_value("store/new", 0))
+
+    def settle_silent_workers(self) -> None:
+        """The runs of workers gone without a finish (killed) are failed. The live workers are read
+        first: a worker queues its finish before it leaves the set, so a gone worker whose finish is
+        on its way shows as a record still waiting, and nothing is settled."""
+        if self.runs is None:
+            return
+        seconds, micros = self.server.time()
+        alive = {member.decode() for member in
+                 self.server.zrangebyscore(self.keys.workers, f"({seconds + micros / 1e6}", "+inf")}
+        if self.queue.backlog() == 0 and self.runs.settle_silent(alive):
+            self.store.commit()
 
     def crawl_is_over(self) -> bool:
         """No worker alive (by Redis's clock) and no run under way."""
