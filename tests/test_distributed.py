@@ -124,6 +124,9 @@ def test_a_stopped_worker_gives_its_requests_back(redis_url, tmp_path):
     assert scheduler.next_request() is not None
     scheduler.close("shutdown")
     assert scheduler.server.zcard(KEYS.requests) == 1
+    # It leaves the live workers last, once its finish is queued (spider_closed).
+    assert scheduler.server.zscore(KEYS.workers, scheduler.worker) is not None
+    scheduler.leave()
     assert scheduler.server.zscore(KEYS.workers, scheduler.worker) is None
 
 

@@ -11,12 +11,16 @@ Records may come twice (the queue is at-least-once): a second start or finish ch
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from pipelines.db.store import NewsStore
 from pipelines.runs import RUN_COUNTS, describe_counts
 
 runs_logger = logging.getLogger("pipelines.runs")
+
+# Seconds a worker must have been gone, with no record waiting, before its run counts as killed.
+SILENT_GRACE = 10.0
 
 # crawl_runs.command of a worker's run: one name for all workers, so that the crawl-health query
 # (grouping runs of no site by command) shows them as one line; the worker is in its own column.
@@ -30,6 +34,7 @@ class WorkerRuns:
 
     def __init__(self, store: NewsStore) -> None:
         self.store = store
+        self.suspects: dict[tuple[int, str], float] = {}  # runs of workers seen gone, and since when
 
     def record(self, data: dict[str, Any]) -> Validators:
         """Apply a ``run`` record; the validators it saved (for Redis's mirror). ValueError for a
@@ -60,19 +65,25 @@ class WorkerRuns:
             runs_logger.info("Worker %s: %s: %s", worker, site, describe_counts(site_counts))
         return validators
 
-    def settle_silent(self, alive: set[str]) -> int:
-        """Mark ``failed`` the runs of workers that are gone without a finish record (killed: their
-        beat ran out); how many. The caller makes sure no record of theirs is still on its way."""
-        silent = [
+    def settle_silent(self, alive: set[str], grace: float = SILENT_GRACE) -> int:
+        """Mark ``failed`` the runs of workers gone without a finish record (killed: their beat ran
+        out), seen gone for ``grace`` seconds; how many. A worker leaves the set of live workers
+        before it queues its finish (its scheduler closes first): a run is only a suspect until
+        then. The caller looks only while no record is waiting, and forgets the suspects otherwise."""
+        now = time.monotonic()
+        silent = {
             (run_id, worker) for run_id, worker in self.store.db.execute(
                 "SELECT id, worker FROM crawl_runs WHERE worker IS NOT NULL AND status = 'running'")
             if worker not in alive
-        ]
-        for run_id, worker in silent:
+        }
+        self.suspects = {run: self.suspects.get(run, now) for run in silent}
+        settled = sorted(run for run, since in self.suspects.items() if now - since >= grace)
+        for run_id, worker in settled:
             self.store.finish_run(run_id, "failed", {})
+            del self.suspects[(run_id, worker)]
             runs_logger.warning("Worker %s: run %s failed: the worker stopped beating without finishing "
                                 "(killed?); its requests went back to the queue", worker, run_id)
-        return len(silent)
+        return len(settled)
 
     def open(self, worker: str, data: dict[str, Any]) -> int:
         """The worker's row: the one ``scrapy schedule`` made for the crawl it started (``crawl_run_id``),

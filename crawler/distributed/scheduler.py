@@ -209,6 +209,8 @@ class SharedScheduler(Scheduler):
                                "return": RETURN}.items()}
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(scheduler.finished, signal=request_finished)
+        # Connected after the record pipeline's (the scheduler is made when the spider opens): runs after it.
+        crawler.signals.connect(scheduler.leave, signal=signals.spider_closed)
         # An item the pipeline dropped or failed on queued no record: its request is done all the same.
         crawler.signals.connect(scheduler.item_done, signal=signals.item_dropped)
         crawler.signals.connect(scheduler.item_done, signal=signals.item_error)
@@ -350,9 +352,13 @@ class SharedScheduler(Scheduler):
             logger.info("%d requests this worker held are back in the queue", returned)
             if self.stats:
                 self.stats.inc_value("redis/returned", returned)
-        self.server.zrem(keys.workers, self.worker)
-        self.server.hdel(keys.worker_scopes, self.worker)
         super().close(reason)
+
+    def leave(self) -> None:
+        """Leave the live workers, last (on spider_closed, after the record pipeline has queued this
+        worker's finish): the writer takes a worker gone without a finish for a killed one."""
+        self.server.zrem(self.keys.workers, self.worker)
+        self.server.hdel(self.keys.worker_scopes, self.worker)
 
 
 class FinishedRequests:

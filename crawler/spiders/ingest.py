@@ -23,7 +23,7 @@ from twisted.internet.task import LoopingCall
 
 from crawler.distributed.connection import Keys, RedisUnavailable, connect, redis_url
 from crawler.distributed.records import RecordQueue, decode
-from crawler.distributed.runs import Validators, WorkerRuns
+from crawler.distributed.runs import SILENT_GRACE, Validators, WorkerRuns
 from crawler.distributed.writer import Mirror, WriterLock
 from crawler.items import ArticleItem
 from crawler.signals import store_opened
@@ -177,6 +177,8 @@ class IngestSpider(ArchiveSpider):
                     self.settle_silent_workers()
                 empty_since = empty_since or time.monotonic()
                 if self.idle and time.monotonic() - empty_since >= self.idle and self.crawl_is_over():
+                    # Every worker that left queued its finish first: one gone without is killed.
+                    self.settle_silent_workers(grace=0)
                     logger.info("Ingest: no record for %g s, no worker alive, no run: done", self.idle)
                     return
                 await asyncio.sleep(POLL_SECONDS)
@@ -191,17 +193,19 @@ class IngestSpider(ArchiveSpider):
                 logger.info("Ingest: %d records waiting in Redis, %d stored so far",
                             self.queue.backlog(), self.crawler.stats.get_value("store/new", 0))
 
-    def settle_silent_workers(self) -> None:
-        """The runs of workers gone without a finish (killed) are failed. The live workers are read
-        first: a worker queues its finish before it leaves the set, so a gone worker whose finish is
-        on its way shows as a record still waiting, and nothing is settled."""
+    def settle_silent_workers(self, grace: float = SILENT_GRACE) -> None:
+        """The runs of workers gone without a finish (killed) are failed (see
+        :meth:`WorkerRuns.settle_silent`): only while no record waits, the live workers read first."""
         if self.runs is None:
             return
         seconds, micros = self.server.time()
         alive = {member.decode() for member in
                  self.server.zrangebyscore(self.keys.workers, f"({seconds + micros / 1e6}", "+inf")}
-        if self.queue.backlog() == 0 and self.runs.settle_silent(alive):
-            self.store.commit()
+        if self.queue.backlog() == 0:
+            if self.runs.settle_silent(alive, grace):
+                self.store.commit()
+        else:
+            self.runs.suspects.clear()
 
     def crawl_is_over(self) -> bool:
         """No worker alive (by Redis's clock) and no run under way."""
