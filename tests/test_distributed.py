@@ -267,3 +267,18 @@ def test_a_worker_without_its_redis_says_so(tmp_path):
     assert result.returncode == 1
     assert "Error: REDIS_URL=redis://127.0.0.1:1/0: cannot reach Redis" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "news.db").exists()
+
+
+def test_the_writer_takes_a_worker_gone_without_its_finish_for_killed(tmp_path):
+    from crawler.distributed.runs import WorkerRuns
+    from pipelines.db.store import NewsStore
+
+    store = NewsStore.open(tmp_path / "news.db")
+    runs = WorkerRuns(store)
+    for worker in ("a:1:x", "b:2:y"):
+        runs.record({"event": "start", "worker": worker, "pid": 1, "sites": ["s"]})
+    assert runs.settle_silent(alive={"b:2:y"}, grace=10) == 0, "gone a moment: maybe queueing its finish"
+    assert runs.settle_silent(alive={"b:2:y"}, grace=0) == 1
+    statuses = dict(store.db.execute("SELECT worker, status FROM crawl_runs").fetchall())
+    assert statuses == {"a:1:x": "failed", "b:2:y": "running"}
+    store.close()
