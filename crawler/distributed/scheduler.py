@@ -195,6 +195,8 @@ class SharedScheduler(Scheduler):
         self.woken: deque[Request] = deque()
         # Items that carry their request's token to the record pipeline (by id: items are unhashable).
         self._carried: dict[int, str] = {}
+        self._scripts = {name: server.register_script(source) for name, source in
+                         {"beat": BEAT, "reclaim": RECLAIM, "join": JOIN, "finish": FINISH, "return": RETURN}.items()}
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SharedScheduler:
@@ -204,9 +206,6 @@ class SharedScheduler(Scheduler):
         scheduler.crawler = crawler
         scheduler.keys = Keys.from_settings(settings)
         scheduler.timeout = settings.getfloat("REDIS_WORKER_TIMEOUT", 30.0)
-        scheduler._scripts = {name: scheduler.server.register_script(source) for name, source in
-                              {"beat": BEAT, "reclaim": RECLAIM, "join": JOIN, "finish": FINISH,
-                               "return": RETURN}.items()}
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(scheduler.finished, signal=request_finished)
         # Connected after the record pipeline's (the scheduler is made when the spider opens): runs after it.
