@@ -25,8 +25,8 @@ from typing import Any
 
 import scrapy
 import yaml
-from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
@@ -37,7 +37,7 @@ from crawler.distributed.connection import Keys, connect, is_worker
 from crawler.distributed.scheduler import SharedScheduler, request_finished
 from crawler.frontier import Frontier
 from crawler.ledger import RunLedger, SharedLedger
-from crawler.middlewares import validators
+from crawler.middlewares import BackoffMiddleware, TruncatedResponse, validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.signals import fetch_validated, inc_stat
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
@@ -48,6 +48,8 @@ from pipelines.pageinfo import Links
 
 logger = logging.getLogger(__name__)
 
+# Content types that say nothing about the body: a page Scrapy finds HTML in is taken as HTML.
+GENERIC_TYPES = (b"application/octet-stream", b"binary/octet-stream", b"application/unknown", b"application/x-unknown")
 # Links to the next page of a listing: followed at the same depth, bounded per URL shape.
 PAGINATION = re.compile(r"[?&](page|trang|p|pg)=\d+|/(page|trang|p)[-/]?\d+(\.html?)?/?$", re.IGNORECASE)
 
@@ -352,8 +354,20 @@ class NewsSpider(ArchiveSpider):
             for request in self._entries(site, parse_feed(response.body, response.url)):
                 yield request
             return
+        if meta["news_kind"] == "article" and not same_site(response.url, site.domain):
+            # A redirect to another site: its page is not this site's article (it was stored under
+            # this site's name before). The URL that redirected is what is lost: a failure row.
+            self.report_failure(meta.get("redirect_urls", [response.url])[0], "fetch",
+                                f"redirected to another site ({response.url}): not stored as {site.name}'s", site.name)
+            return
         content_type = response.headers.get("Content-Type")
-        if not isinstance(response, TextResponse) or b"html" not in (content_type or b"html"):  # a PDF...
+        if isinstance(response, HtmlResponse) and content_type and content_type.split(b";")[0].strip().lower() in GENERIC_TYPES:
+            # "Some bytes" from a misconfigured server, and Scrapy found HTML in them (by the URL's
+            # .html or the body): an article page, which was silently dropped as "not HTML" before.
+            # Its charset is the page's own (<meta charset>) then.
+            inc_stat(self.crawler, "news/sniffed_html", site.name)
+            content_type = None
+        elif not isinstance(response, TextResponse) or b"html" not in (content_type or b"html"):  # a PDF...
             inc_stat(self.crawler, "news/not_html", site.name)
             return
         # A listing link can still lead to an article that says so (og:type, JSON-LD).
@@ -429,11 +443,8 @@ class NewsSpider(ArchiveSpider):
         if request.meta.get("news_kind") == "robots":  # no robots.txt: no sitemaps from it, nothing wrong
             return
         if failure.check(HttpError):
-            response = failure.value.response
-            reason = f"HTTP {response.status}"
             inc_stat(self.crawler, "news/pages", site)  # fetched, though not usable
-        else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        reason = fetch_reason(failure, self.settings)
         inc_stat(self.crawler, "news/http_errors", site)
         logger.debug("Failed %s: %s", request.url, reason)
         self.report_failure(request.url, "fetch", reason, site)
@@ -444,3 +455,40 @@ class NewsSpider(ArchiveSpider):
             self.failed(failure)
         finally:
             self.crawler.signals.send_catch_log(request_finished, request=failure.request)  # type: ignore[attr-defined]
+
+
+def fetch_reason(failure: Failure, settings: Any) -> str:
+    """Why a request gave no usable page, in words a person reading ``failures`` understands.
+
+    Some of Scrapy's download errors carry no message at all (a connection reset mid-body, a
+    size limit hit without a Content-Length): ``"ResponseDataLossError: "`` said nothing to the
+    person browsing the failures, so each known fault gets a sentence, the exception's name kept
+    in brackets for searching.
+    """
+    request = failure.request  # type: ignore[attr-defined]
+    if failure.check(HttpError):
+        response = failure.value.response
+        reason = f"HTTP {response.status}"
+        location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and location:
+            # Scrapy follows redirects to http(s) only: anything else (file:, ftp:, data:) ends here.
+            target = location.decode("latin-1")[:200]
+            return f"{reason}: redirect to {target} not followed (only http and https URLs are)"
+        if response.status in BackoffMiddleware.CODES and request.meta.get("backoff_tries"):
+            return f"{reason}: still refused after {request.meta['backoff_tries']} waits (BACKOFF_TIMES)"
+        return reason
+    maxsize = request.meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE"))
+    timeout = request.meta.get("download_timeout", settings.getfloat("DOWNLOAD_TIMEOUT"))
+    if failure.check(DownloadTimeoutError):
+        return f"timed out: the page took longer than DOWNLOAD_TIMEOUT={timeout:g} s (DownloadTimeoutError)"
+    if failure.check(DownloadCancelledError):
+        return f"too large: the page is over DOWNLOAD_MAXSIZE={maxsize} bytes, download stopped (DownloadCancelledError)"
+    if failure.check(ResponseDataLossError):
+        return "connection lost mid-page: fewer bytes came than the server announced (ResponseDataLossError)"
+    if failure.check(TruncatedResponse):
+        return failure.getErrorMessage()
+    if failure.check(IgnoreRequest) and "max redirections" in failure.getErrorMessage():
+        times = settings.getint("REDIRECT_MAX_TIMES")
+        return f"too many redirects: over REDIRECT_MAX_TIMES={times} (a redirect loop?) (IgnoreRequest)"
+    message = failure.getErrorMessage()
+    return f"{failure.type.__name__}: {message}" if message else failure.type.__name__
