@@ -71,6 +71,9 @@ FEED = "/rss/hong.rss"
 SELF_INDEX = "/sitemap-tu-tro.xml"
 BIG_SITEMAP = "/sitemap-50000.xml"
 OTHER_HOST_ARTICLE = "/f/bai-tren-trang-khac-20030.html"
+# Links of the main home page to other schemes, article-shaped: never followed.
+OTHER_SCHEMES = ["javascript:alert(1)//bai-20050.html", "file:///etc/passwd-20051.html", "ftp://127.0.0.1/bai-20052.html",
+                 "data:text/html,bai-20053.html", "mailto:toa-soan@example.vn?bai-20054.html"]
 # On the `huge` site, disallowed by its 5 MB robots.txt.
 ROBOTS_DISALLOWED = "/khong-co/bai-bi-cam-20043.html"
 # The good article of each other site.
@@ -126,6 +129,8 @@ class HostileSite:
         links = [p for f, p in FAULTS.items() if f not in UNLINKED] if site == "main" else [GOOD[site]]
         if site == "huge":
             links.append(ROBOTS_DISALLOWED)
+        if site == "main":
+            links += OTHER_SCHEMES
         anchors = "".join(f'<li><a href="{path}">{path}</a></li>' for path in links)
         return (f'<html lang="vi"><head><meta charset="utf-8"><meta property="og:type" content="website">'
                 f"<title>Trang thử lỗi</title></head><body><h1>Trang thử lỗi</h1><ul>{anchors}</ul></body></html>"

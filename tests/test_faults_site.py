@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from crawler.spiders.news import NewsSpider
 from tests.hostilesite import (
-    BIG_SITEMAP, FAULTS, FEED, GOOD, ROBOTS_DISALLOWED, SELF_INDEX, SITEMAP_URLS, HostileSite,
+    BIG_SITEMAP, FAULTS, FEED, GOOD, OTHER_SCHEMES, ROBOTS_DISALLOWED, SELF_INDEX, SITEMAP_URLS, HostileSite,
 )
 from tests.inprocess import run_spider_blocking
 
@@ -183,3 +183,14 @@ def test_429_and_503_storms_were_retried_then_given_up(crawl):
         assert crawl.site.hits(FAULTS[fault]) == 1 + SETTINGS["BACKOFF_TIMES"], fault
     assert crawl.site.hits(FAULTS["500_then_200"]) == 2
     assert crawl.stat("backoff/gave_up") == 4
+
+
+def test_links_to_other_schemes_are_never_followed(crawl):
+    """javascript:, file:, ftp:, data: and mailto: links on the home page: no request, no row."""
+    requested = crawl.stat("downloader/request_count")
+    schemes = [name for name in crawl.crawler.stats.get_stats() if "UnsupportedURLScheme" in name or "NotSupported" in name]
+    assert requested and not schemes
+    for table in ("article_urls", "failures"):
+        urls = [row[0] for row in crawl.db.execute(f"select url from {table}")]
+        assert urls and all(url.startswith("http://") for url in urls), table
+        assert not {url for url in urls if any(link in url for link in OTHER_SCHEMES)}

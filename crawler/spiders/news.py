@@ -49,7 +49,8 @@ from pipelines.pageinfo import Links
 logger = logging.getLogger(__name__)
 
 # Content types that say nothing about the body: a page Scrapy finds HTML in is taken as HTML.
-GENERIC_TYPES = (b"application/octet-stream", b"binary/octet-stream", b"application/unknown", b"application/x-unknown")
+GENERIC_TYPES = (b"application/octet-stream", b"binary/octet-stream", b"application/unknown",
+                 b"application/x-unknown")
 # Links to the next page of a listing: followed at the same depth, bounded per URL shape.
 PAGINATION = re.compile(r"[?&](page|trang|p|pg)=\d+|/(page|trang|p)[-/]?\d+(\.html?)?/?$", re.IGNORECASE)
 
@@ -361,7 +362,8 @@ class NewsSpider(ArchiveSpider):
                                 f"redirected to another site ({response.url}): not stored as {site.name}'s", site.name)
             return
         content_type = response.headers.get("Content-Type")
-        if isinstance(response, HtmlResponse) and content_type and content_type.split(b";")[0].strip().lower() in GENERIC_TYPES:
+        generic = bool(content_type) and content_type.split(b";")[0].strip().lower() in GENERIC_TYPES
+        if isinstance(response, HtmlResponse) and generic:
             # "Some bytes" from a misconfigured server, and Scrapy found HTML in them (by the URL's
             # .html or the body): an article page, which was silently dropped as "not HTML" before.
             # Its charset is the page's own (<meta charset>) then.
@@ -482,7 +484,8 @@ def fetch_reason(failure: Failure, settings: Any) -> str:
     if failure.check(DownloadTimeoutError):
         return f"timed out: the page took longer than DOWNLOAD_TIMEOUT={timeout:g} s (DownloadTimeoutError)"
     if failure.check(DownloadCancelledError):
-        return f"too large: the page is over DOWNLOAD_MAXSIZE={maxsize} bytes, download stopped (DownloadCancelledError)"
+        return (f"too large: the page is over DOWNLOAD_MAXSIZE={maxsize} bytes, download stopped "
+                "(DownloadCancelledError)")
     if failure.check(ResponseDataLossError):
         return "connection lost mid-page: fewer bytes came than the server announced (ResponseDataLossError)"
     if failure.check(TruncatedResponse):
