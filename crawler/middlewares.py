@@ -300,12 +300,37 @@ class TruncatedGzipMiddleware:
 
 
 def gzip_complete(data: bytes) -> bool:
-    """Whether ``data`` holds a whole gzip stream (its end marker reached), without keeping its output."""
-    stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """Whether ``data`` holds a gzip stream whose compressed data ends (its output is kept nowhere).
+
+    Only the deflate data counts: a stream whose 8-byte trailer (CRC, size) is missing or wrong still
+    holds the whole page, which Scrapy's lenient decompression then reads, as it always did.
+    """
+    start = _gzip_header_length(data)
+    if start is None:
+        return False
+    stream = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
-        stream.decompress(data, 65536)
+        stream.decompress(data[start:], 65536)
         while stream.unconsumed_tail and not stream.eof:
             stream.decompress(stream.unconsumed_tail, 65536)
     except zlib.error:
         return False  # corrupt: Scrapy would keep whatever came before the damage, as for a cut stream
     return stream.eof
+
+
+def _gzip_header_length(data: bytes) -> int | None:
+    """The length of the gzip header at the start of ``data`` (RFC 1952); None when it is not one."""
+    if len(data) < 10 or data[:2] != b"\x1f\x8b" or data[2] != 8:
+        return None
+    flags, position = data[3], 10
+    if flags & 4:  # FEXTRA
+        position += 2 + int.from_bytes(data[position:position + 2], "little")
+    for flag in (8, 16):  # FNAME, FCOMMENT: zero-terminated
+        if flags & flag:
+            end = data.find(b"\0", position)
+            if end < 0:
+                return None
+            position = end + 1
+    if flags & 2:  # FHCRC
+        position += 2
+    return position if position <= len(data) else None

@@ -43,6 +43,7 @@ FAULTS = {
     "good": "/f/bai-tot-binh-thuong-20001.html",
     "reset_mid_body": "/f/ngat-ket-noi-giua-chung-20002.html",
     "truncated_gzip": "/f/gzip-bi-cat-cut-20003.html",
+    "gzip_without_trailer": "/f/gzip-thieu-phan-duoi-20025.html",
     "drip": "/f/nho-giot-tung-byte-20004.html",
     "429_storm": "/f/qua-nhieu-yeu-cau-20005.html",
     "429_retry_after_seconds": "/f/qua-nhieu-yeu-cau-giay-20006.html",
@@ -188,6 +189,8 @@ class HostileSite:
             "reset_mid_body": lambda: send.reset(html, page),
             "truncated_gzip": lambda: send(200, html, gzip.compress(page)[: len(gzip.compress(page)) // 2],
                                            {"Content-Encoding": "gzip"}),
+            # The whole compressed page, without the 8-byte trailer (CRC and size) that ends a gzip file.
+            "gzip_without_trailer": lambda: send(200, html, gzip.compress(page)[:-8], {"Content-Encoding": "gzip"}),
             "drip": lambda: send.drip(200, html, page),
             "429_storm": lambda: send(429, html, b"Too many"),
             "429_retry_after_seconds": lambda: send(429, html, b"Too many", {"Retry-After": "1"}),
