@@ -64,6 +64,7 @@ FAULTS = {
     "deep_nesting": "/f/long-nhau-muoi-nghin-tang-20021.html",
     "nul_byte": "/f/co-byte-rong-nul-20022.html",
     "pdf_as_pdf": "/f/tai-lieu-pdf-that-20024.html",
+    "canonical_javascript": "/f/dia-chi-goc-javascript-20026.html",
     "feed_item": "/f/bai-trong-rss-hong-20023.html",
 }
 # Fault pages the home page does not link to (the feed announces them).
@@ -206,6 +207,7 @@ class HostileSite:
             "article_as_octet_stream": lambda: send(200, "application/octet-stream", page),
             "pdf_as_html": lambda: send(200, html, PDF),
             "pdf_as_pdf": lambda: send(200, "application/pdf", PDF),
+            "canonical_javascript": lambda: send(200, html, page.replace(self.url(path).encode(), b"javascript:alert(1)")),
             # Declared UTF-8 (header and meta), sent as windows-1258.
             "charset_mismatch": lambda: send(200, html, windows_1258(page.decode("utf-8"))),
             "unclosed_tags": lambda: send(200, html, page.replace(b"</p>", b"").replace(b"</article>", b"")

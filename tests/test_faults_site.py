@@ -107,6 +107,7 @@ PAGES = {
     "unclosed_tags": ("stored", None),
     "deep_nesting": ("failure", r"^too deeply nested: over 256 levels of HTML tags"),
     "nul_byte": ("stored", None),
+    "canonical_javascript": ("stored", None),  # under the URL it was fetched from, never javascript:
     "feed_item": ("stored", None),  # announced twice under one GUID by an invalid feed
 }
 assert set(PAGES) == set(FAULTS)
