@@ -475,7 +475,9 @@ def fetch_reason(failure: Failure, settings: Any) -> str:
         if 300 <= response.status < 400 and location:
             # Scrapy follows redirects to http(s) only: anything else (file:, ftp:, data:) ends here.
             target = location.decode("latin-1")[:200]
-            return f"{reason}: redirect to {target} not followed (only http and https URLs are)"
+            if target.split(":", 1)[0].lower() not in ("http", "https") and ":" in target.split("/", 1)[0]:
+                return f"{reason}: redirect to {target} not followed (only http and https URLs are)"
+            return f"{reason}: redirect to {target} not followed"
         if response.status in BackoffMiddleware.CODES and request.meta.get("backoff_tries"):
             return f"{reason}: still refused after {request.meta['backoff_tries']} waits (BACKOFF_TIMES)"
         return reason
