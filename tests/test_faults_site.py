@@ -19,12 +19,14 @@ import yaml
 from scrapy.crawler import Crawler
 from sqlite_utils import Database
 
+from crawler.discovery import parse_feed
 from crawler.middlewares import gzip_complete
 from crawler.spiders.news import NewsSpider
 from tests.hostilesite import (
     BIG_SITEMAP, FAULTS, FEED, GOOD, OTHER_SCHEMES, ROBOTS_DISALLOWED, SELF_INDEX, SITEMAP_URLS, HostileSite,
 )
 from tests.inprocess import run_spider_blocking
+from tests.newsite import windows_1258
 
 # A hang fails the test instead of blocking the suite (the crawl itself takes about 10 s).
 pytestmark = pytest.mark.timeout(60)
@@ -209,3 +211,18 @@ def test_gzip_complete_asks_for_the_end_of_the_compressed_data(cut, complete):
         data = data[:cut]
     assert gzip_complete(data) is complete
     assert gzip_complete(b"<html>not gzip</html>") is False
+
+
+ITEMS = "".join(f"<item><title>Tin số {n} & lỗi</title><link>http://x.vn/bai-{n}.html</link><guid>g</guid></item>"
+                for n in range(3))
+
+
+@pytest.mark.parametrize("body", [
+    f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>{ITEMS}</channel></rss>'.encode(),
+    windows_1258(f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>{ITEMS}</channel></rss>'),
+    f'<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel>{ITEMS}</channel></rss>'.encode(),
+    f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>{ITEMS}</channel></rss>'.encode("utf-16"),
+], ids=["raw-ampersand", "windows-1258-declared-utf-8", "utf-8-declared-iso-8859-1", "utf-16"])
+def test_an_invalid_feed_still_gives_its_links(body):
+    """The feeds of the hostile site, without a crawl: every item's link, whatever the encoding says."""
+    assert [entry.url for entry in parse_feed(body, "http://x.vn/rss")] == [f"http://x.vn/bai-{n}.html" for n in range(3)]
