@@ -9,19 +9,21 @@
 - :class:`SiteAutoThrottle`: AutoThrottle that never goes below a site's ``delay``.
 - :class:`RunDupeFilter`: Scrapy's duplicate filter, for one run even with JOBDIR.
 - :class:`MetaRefreshMiddleware`: Scrapy's meta-refresh redirects, without decoding whole pages.
+- :class:`TruncatedGzipMiddleware`: a gzip body cut short is a failed fetch, not half an article.
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import zlib
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.http import HtmlResponse
@@ -259,3 +261,76 @@ def head_meta_refresh(response: HtmlResponse, ignore_tags: list[str]) -> tuple[f
     interval, url = html.get_meta_refresh(text, html.get_base_url(text, response.url, encoding), encoding,
                                           ignore_tags=ignore_tags)
     return (interval or 0.0, url)
+
+
+class TruncatedResponse(IgnoreRequest):
+    """A response whose body is cut short; the message says how, for the ``failures`` row."""
+
+
+class TruncatedGzipMiddleware:
+    """Refuse a ``Content-Encoding: gzip`` body whose gzip stream does not end.
+
+    Scrapy's decompression (``HttpCompressionMiddleware``, 590) returns "as much data as possible"
+    from a broken stream: a body cut halfway (a proxy or server dying mid-answer, the length header
+    matching the cut) was stored as an article of half its text, with no failure anywhere. This
+    runs first (595) and raises :class:`TruncatedResponse`, which the spider records. Stat:
+    ``truncated/gzip``. It decompresses the body once more, in 64 KB steps kept nowhere: about a
+    millisecond for a news page.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> TruncatedGzipMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        encodings = response.headers.getlist(b"Content-Encoding")
+        last = encodings[-1].split(b",")[-1].strip().lower() if encodings else b""
+        if last not in (b"gzip", b"x-gzip") or request.method == "HEAD" or not response.body:
+            return response
+        if not gzip_complete(response.body):
+            self.crawler.stats.inc_value("truncated/gzip")
+            raise TruncatedResponse(
+                f"truncated: the gzip-compressed page is cut short or corrupt "
+                f"({len(response.body)} bytes came); not stored as half an article"
+            )
+        return response
+
+
+def gzip_complete(data: bytes) -> bool:
+    """Whether ``data`` holds a gzip stream whose compressed data ends (its output is kept nowhere).
+
+    Only the deflate data counts: a stream whose 8-byte trailer (CRC, size) is missing or wrong still
+    holds the whole page, which Scrapy's lenient decompression then reads, as it always did.
+    """
+    start = _gzip_header_length(data)
+    if start is None:
+        return False
+    stream = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        stream.decompress(data[start:], 65536)
+        while stream.unconsumed_tail and not stream.eof:
+            stream.decompress(stream.unconsumed_tail, 65536)
+    except zlib.error:
+        return False  # corrupt: Scrapy would keep whatever came before the damage, as for a cut stream
+    return stream.eof
+
+
+def _gzip_header_length(data: bytes) -> int | None:
+    """The length of the gzip header at the start of ``data`` (RFC 1952); None when it is not one."""
+    if len(data) < 10 or data[:2] != b"\x1f\x8b" or data[2] != 8:
+        return None
+    flags, position = data[3], 10
+    if flags & 4:  # FEXTRA
+        position += 2 + int.from_bytes(data[position:position + 2], "little")
+    for flag in (8, 16):  # FNAME, FCOMMENT: zero-terminated
+        if flags & flag:
+            end = data.find(b"\0", position)
+            if end < 0:
+                return None
+            position = end + 1
+    if flags & 2:  # FHCRC
+        position += 2
+    return position if position <= len(data) else None

@@ -160,22 +160,36 @@ def reader_for(path: Path) -> Callable[..., Seed] | None:
     return None
 
 
-def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named, and the readable files inside folders named (recursively, sorted, no hidden files)."""
+def iter_seeds(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None]]:
+    """Each file named (with None), and each readable file inside a folder named (recursively, sorted,
+    no hidden files) with that folder: :func:`read_seed` refuses a file that leads out of it."""
     for path in map(Path, paths):
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 relative = child.relative_to(path)
                 if child.is_file() and not any(p.startswith(".") for p in relative.parts) and reader_for(child):
-                    yield child
+                    yield child, path
         else:
-            yield path
+            yield path, None
 
 
-def read_seed(path: Path, max_bytes: int, url: str | None = None) -> Seed:
-    """One seed file (under ``url`` if given), or :class:`SeedError` saying why not."""
+def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """The files of :func:`iter_seeds`."""
+    for path, _ in iter_seeds(paths):
+        yield path
+
+
+def read_seed(path: Path, max_bytes: int, url: str | None = None, folder: Path | None = None) -> Seed:
+    """One seed file (under ``url`` if given), or :class:`SeedError` saying why not.
+
+    ``folder``: the folder it was found in. A symbolic link there to a file outside it is refused:
+    ``scrapy replay DIR`` reads DIR, not whatever a link in it points to (``/etc/...``, another
+    user's files), and stores no copy of it in the archive that Datasette serves.
+    """
     if not path.exists():
         raise SeedError("no such file or folder")
+    if folder is not None and not path.resolve().is_relative_to(folder.resolve()):
+        raise SeedError(f"a link to {path.resolve()}, outside the folder {folder}: not read")
     reader = reader_for(path)
     if reader is None:
         raise SeedError(f"unsupported file type; expected one of: {', '.join(sorted(READERS))}")

@@ -117,6 +117,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's meta refresh, at its place, without decoding every page in the engine.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshMiddleware": 580,
+    # Sees a response before Scrapy's decompression (590), which would keep half of a cut gzip body.
+    "crawler.middlewares.TruncatedGzipMiddleware": 595,
 }
 
 # --- Many machines (crawler/distributed/, docs/distributed.md) ---------------------------

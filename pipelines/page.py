@@ -127,6 +127,14 @@ def extraction() -> tuple[Callable[..., Any], Callable[..., Any], Any]:
     return load_html, extract_article, use_config()
 
 
+def _parse_cut_short() -> bool:
+    """Whether trafilatura's HTML parser gave up part of the page it last parsed (a resource limit:
+    lxml's depth limit of 256 elements; huge_tree does not lift it for HTML)."""
+    from trafilatura.utils import HTML_PARSER
+
+    return any(error.type_name == "ERR_RESOURCE_LIMIT" for error in HTML_PARSER.error_log)
+
+
 def _article_url(page: Fetched, tree: Any) -> str | None:
     if page.canonical == "never":
         return page.url
@@ -146,6 +154,7 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     tree = load_html(html)
     if tree is None:
         return PageResult("failed", page.url, reason="not an HTML page")
+    cut_short = _parse_cut_short()
     kind, why = page.kind, None
     if kind is None:
         says = page.url_says_article
@@ -156,6 +165,12 @@ def process_page(page: Fetched, options: PageOptions) -> PageResult:
     if kind != "article":
         return PageResult("listing", page.url, links=page_links(tree, page.url or ""), reason=why)
     url = _article_url(page, tree)
+    if cut_short:
+        # libxml2 stops building the tree at 256 levels of nesting: the rest of the page is gone,
+        # and an article page nested deeper (unclosed tags, a hostile page) was stored as its
+        # menu ("Trang chủ") instead of its text. A listing keeps the links read before the cut.
+        return PageResult("failed", url or page.url, reason="too deeply nested: over 256 levels of HTML "
+                                                            "tags, the page cannot be read whole")
     if not url:
         return PageResult("failed", stage="url", reason='no URL: the page has no <link rel="canonical"> or '
                                                         "og:url; give it with --url URL")

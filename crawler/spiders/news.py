@@ -26,7 +26,7 @@ from typing import Any
 import scrapy
 import yaml
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
@@ -37,6 +37,7 @@ from crawler.distributed.connection import Keys, connect, is_worker
 from crawler.distributed.scheduler import SharedScheduler, request_finished
 from crawler.frontier import Frontier
 from crawler.ledger import RunLedger, SharedLedger
+from crawler.failures import fetch_reason
 from crawler.middlewares import validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.signals import fetch_validated, inc_stat
@@ -48,6 +49,9 @@ from pipelines.pageinfo import Links
 
 logger = logging.getLogger(__name__)
 
+# Content types that say nothing about the body: a page Scrapy finds HTML in is taken as HTML.
+GENERIC_TYPES = (b"application/octet-stream", b"binary/octet-stream", b"application/unknown",
+                 b"application/x-unknown")
 # Links to the next page of a listing: followed at the same depth, bounded per URL shape.
 PAGINATION = re.compile(r"[?&](page|trang|p|pg)=\d+|/(page|trang|p)[-/]?\d+(\.html?)?/?$", re.IGNORECASE)
 
@@ -352,8 +356,21 @@ class NewsSpider(ArchiveSpider):
             for request in self._entries(site, parse_feed(response.body, response.url)):
                 yield request
             return
+        if meta["news_kind"] == "article" and not same_site(response.url, site.domain):
+            # A redirect to another site: its page is not this site's article (it was stored under
+            # this site's name before). The URL that redirected is what is lost: a failure row.
+            self.report_failure(meta.get("redirect_urls", [response.url])[0], "fetch",
+                                f"redirected to another site ({response.url}): not stored as {site.name}'s", site.name)
+            return
         content_type = response.headers.get("Content-Type")
-        if not isinstance(response, TextResponse) or b"html" not in (content_type or b"html"):  # a PDF...
+        generic = bool(content_type) and content_type.split(b";")[0].strip().lower() in GENERIC_TYPES
+        if isinstance(response, HtmlResponse) and generic:
+            # "Some bytes" from a misconfigured server, and Scrapy found HTML in them (by the URL's
+            # .html or the body): an article page, which was silently dropped as "not HTML" before.
+            # Its charset is the page's own (<meta charset>) then.
+            inc_stat(self.crawler, "news/sniffed_html", site.name)
+            content_type = None
+        elif not isinstance(response, TextResponse) or b"html" not in (content_type or b"html"):  # a PDF...
             inc_stat(self.crawler, "news/not_html", site.name)
             return
         # A listing link can still lead to an article that says so (og:type, JSON-LD).
@@ -429,11 +446,8 @@ class NewsSpider(ArchiveSpider):
         if request.meta.get("news_kind") == "robots":  # no robots.txt: no sitemaps from it, nothing wrong
             return
         if failure.check(HttpError):
-            response = failure.value.response
-            reason = f"HTTP {response.status}"
             inc_stat(self.crawler, "news/pages", site)  # fetched, though not usable
-        else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        reason = fetch_reason(failure, self.settings)
         inc_stat(self.crawler, "news/http_errors", site)
         logger.debug("Failed %s: %s", request.url, reason)
         self.report_failure(request.url, "fetch", reason, site)
@@ -444,3 +458,4 @@ class NewsSpider(ArchiveSpider):
             self.failed(failure)
         finally:
             self.crawler.signals.send_catch_log(request_finished, request=failure.request)  # type: ignore[attr-defined]
+
