@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
+
+from crawler.checks import SettingError, check_settings
 
 from pipelines.runs import STORE_FAILED, describe_counts, run_counts
 
@@ -23,6 +26,12 @@ def run_spider_to_end(
     (A function, not a base class: Scrapy would list a command class here as a command.)
     """
     assert command.crawler_process is not None
+    try:
+        check_settings(command.settings)
+    except SettingError as exc:  # one line, not a traceback from inside the crawler
+        print(f"Error: {exc}", file=sys.stderr)
+        command.exitcode = 1
+        return None
     crawler = command.crawler_process.create_crawler(spidercls)
     command.crawler_process.crawl(crawler, **spider_args)
     command.crawler_process.start()

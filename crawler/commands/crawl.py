@@ -14,6 +14,7 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
+from crawler.checks import check_settings
 from pipelines.runs import STORE_FAILED
 
 
@@ -46,6 +47,7 @@ class Command(ScrapyCrawlCommand):
         check = getattr(spidercls, "check_arguments", None)
         if check is not None:
             try:
+                check_settings(self.settings)
                 check(self.settings, **opts.spargs)
             except ValueError as exc:
                 print(f"Error: {exc}", file=sys.stderr)

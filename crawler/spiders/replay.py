@@ -43,9 +43,11 @@ class ReplaySpider(ArchiveSpider):
     def seeds(self) -> Iterator[tuple[Path, Seed | None]]:
         """Each seed file read (None: unusable, recorded as a failure)."""
         max_bytes = self.settings.getint("SEEDS_MAX_BYTES")
-        for path in iter_seed_paths(self.paths):
+        for path, refused in iter_seed_paths(self.paths):
             self.crawler.stats.inc_value("replay/files")
             try:
+                if refused:
+                    raise SeedError(refused)
                 yield path, read_seed(path, max_bytes, url=self.url)
             except SeedError as exc:
                 logger.error("Skipped seed %s: %s", path, exc)
