@@ -15,7 +15,8 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from crawler.checks import check_settings
-from pipelines.runs import STORE_FAILED
+from crawler.commands import print_store_error
+from pipelines.runs import store_failed
 
 
 class Command(ScrapyCrawlCommand):
@@ -57,5 +58,6 @@ class Command(ScrapyCrawlCommand):
         crawler = self.crawler_process.create_crawler(spidercls)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed or crawler.stats.get_value("finish_reason") == STORE_FAILED:
+        if self.crawler_process.bootstrap_failed or store_failed(crawler.stats):
             self.exitcode = 1
+            print_store_error(crawler)
