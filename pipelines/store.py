@@ -86,8 +86,8 @@ class StorePipeline:
         self.adopt_run_id = self.settings.getint("CRAWL_RUN_ID", 0)
         self.validators: dict[str, tuple[str | None, str | None, int]] = {}
         self.clock: LoopingCall | None = None
-        # Set when a write failed (a full disk, a file made read-only): nothing more is written and
-        # the crawl closes as STORE_FAILED. Before, each item's error was logged and the crawl went
+        # Set when a write failed (a full disk, a file made read-only): nothing more is written, the
+        # crawl stops and its command exits with status 1 (stat `store/error`). Before, each item's error was logged and the crawl went
         # on, its summary counting as new the articles whose commit had failed, exit status 0.
         self.write_error: str | None = None
         self.poke: LoopingCall | None = None
@@ -183,8 +183,8 @@ class StorePipeline:
             raise DropItem(f"not stored: {self.write_error}", log_level="DEBUG") from exc
 
     def failed_write(self, exc: sqlite3.Error) -> None:
-        """A write failed: undo the open batch, log one line naming the file and the fix, close the crawl
-        as STORE_FAILED (the commands exit with status 1 and print that line)."""
+        """A write failed: undo the open batch, log one line naming the file and the fix, stop the crawl
+        (the commands exit with status 1 and print that line)."""
         store = self.store
         if self.write_error is None:
             self.write_error = write_error_message(database_path(self.settings), exc)

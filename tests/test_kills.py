@@ -51,14 +51,19 @@ def run_progress(db: Path, pid: int) -> int:
 
 
 def kill_and_finish(command: list[str], db: Path, kills: int, rng: random.Random, work: Callable[[], int],
-                    env: dict[str, str] | None = None, timeout: float = 120) -> list[str]:
+                    shrinking: bool = False, timeout: float = 120) -> list[str]:
     """Run ``command`` ``kills`` times, each killed (SIGKILL) once its run committed a random share of
-    ``work()`` (what is left to do) and a random instant more; then once to its end. The kills' story."""
-    environment = {**os.environ, "NEWS_DB": str(db), **(env or {})}
+    ``work()`` (what this run has to do) and a random instant more; then once to its end. The kills' story.
+
+    ``shrinking``: each run does only what the others left (a crawl skips stored URLs), so each kill
+    aims within twice its fair share of what is left, for the kills to spread over the whole crawl.
+    """
+    environment = {**os.environ, "NEWS_DB": str(db)}
     story = []
-    for _ in range(kills):
+    for done in range(kills):
         left = work()
-        target = rng.randint(0, max(0, left - 1))
+        share = min(left, 2 * left // (kills - done + 1)) if shrinking else left
+        target = rng.randint(0, max(0, share - 1))
         extra = rng.uniform(0, 0.05)
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
@@ -116,7 +121,7 @@ def crawl_killed(tmp_path: Path, articles: int, kills: int, jobdir: bool) -> Non
     db = tmp_path / "news.db"
     with ManySite(articles) as site:
         command = crawl_command(site, tmp_path / "job" if jobdir else None)
-        story = kill_and_finish(command, db, kills, rng, lambda: articles - stored_count(db))
+        story = kill_and_finish(command, db, kills, rng, lambda: articles - stored_count(db), shrinking=True)
         why = f"KILL_SEED={seed} jobdir={jobdir}: {story}"
         connection = check_archive(db, set(site.article_urls()), why)
     statuses = [row[0] for row in connection.execute("SELECT status FROM crawl_runs ORDER BY id")]
