@@ -134,6 +134,8 @@ class StorePipeline:
         # would hold SQLite's write lock and stall every other writer for as long.
         self.clock = LoopingCall(self.guarded, self.store.commit_if_old)
         self.clock.start(max(self.store.commit_seconds / 2, 0.1), now=False)
+        self.poke = LoopingCall(self.poke_scraper)
+        self.poke.start(0.2, now=False)
         self.crawler.signals.send_catch_log(store_opened, store=self.store)
 
     def start_runs(self, spider: Spider) -> None:
@@ -195,16 +197,15 @@ class StorePipeline:
             # commands read the stat `store/error` (pipelines.runs.store_failed) for the exit status.
             if self.crawler.crawling:
                 deferred_from_coro(self.crawler.stop_async())
-                self.poke = LoopingCall(self.poke_scraper)
-                self.poke.start(0.2, now=False)
         if self.clock is not None and self.clock.running:
             self.clock.stop()
         self.failed_write_rollback()
 
     def poke_scraper(self) -> None:
-        """Let a closing crawl finish (Scrapy 2.19): stopped while items of start() were in the item
-        pipelines, its scraper checks whether it is idle only as each response finishes, and a
-        replay has no responses: idle, it waited for ever. Checked here until the spider closes."""
+        """Let a closing crawl finish (Scrapy 2.19): stopped (Ctrl-C, a failed write) while items of
+        start() were in the item pipelines, its scraper checks whether it is idle only as each
+        response finishes, and a replay or reextract has no responses: idle, it waited for ever (a
+        Ctrl-C'd `scrapy replay` hung until killed). Checked here, every 0.2 s, until the spider closes."""
         scraper = getattr(self.crawler.engine, "scraper", None)
         slot = getattr(scraper, "slot", None)
         if slot is not None and slot.closing is not None and hasattr(scraper, "_check_if_closing"):

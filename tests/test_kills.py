@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -193,3 +194,29 @@ def test_a_reextract_killed_once(tmp_path):
 @pytest.mark.soak
 def test_soak_a_reextract_killed_five_times(tmp_path):
     reextract_killed(tmp_path, 300, 5)
+
+
+def test_a_replay_interrupted_with_ctrl_c_stops_and_carries_on(tmp_path):
+    """Ctrl-C mid-replay: it hung for ever (Scrapy's scraper never saw itself idle, see
+    StorePipeline.poke_scraper); now it stops, exit status 1, run `interrupted`, and the next one ends it."""
+    folder = write_seeds(tmp_path / "seeds", 400)
+    db = tmp_path / "news.db"
+    command = [sys.executable, "-m", "scrapy", "replay", *FAST, str(folder)]
+    environment = {**os.environ, "NEWS_DB": str(db)}
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and run_progress(db, process.pid) < 20 and time.monotonic() < deadline:
+        time.sleep(0.003)
+    process.send_signal(signal.SIGINT)
+    try:
+        _, errors = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("scrapy replay did not stop after Ctrl-C")
+    assert process.returncode == 1, errors[-3000:]
+    final = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr[-3000:]
+    connection = check_archive(db, {f"https://x.vn/bai/{n}.html" for n in range(400)}, errors[-3000:])
+    assert [row[0] for row in connection.execute("SELECT status FROM crawl_runs ORDER BY id")] == [
+        "interrupted", "finished"]
