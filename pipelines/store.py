@@ -36,6 +36,7 @@ from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSetting
 from pipelines.neardup.minhash import Signature
 from pipelines.neardup.spin import SpinSignature, SpinText
 from pipelines.runs import RUN_STATUS, STORE_FAILED, describe_counts, run_counts
+from pipelines.vietnamese.dates import utc_now
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -390,8 +391,13 @@ class StorePipeline:
         if self.write_error is not None:
             try:  # one try at closing the runs as failed: a few bytes may still fit
                 store.begin()
-                self.finish_runs("failed")
+                # Their status only: the counts of the last batch committed are theirs already, while
+                # the stats also count the batch that the failed write rolled back.
+                for run_id in [self.run_id, *self.site_runs.values()]:
+                    if run_id is not None:
+                        store.db["crawl_runs"].update(run_id, {"finished": utc_now(), "status": "failed"})
                 store.db.conn.execute("COMMIT")
+                logger.info("Runs %s failed", ", ".join(str(r) for r in [self.run_id, *self.site_runs.values()] if r))
             except sqlite3.Error:
                 # They stay `running`: the next run that opens the database settles them (this
                 # process is gone by then).

@@ -75,6 +75,8 @@ def test_a_disk_that_fills_up_mid_replay(small_disk, tmp_path):
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)  # space freed
     stored, statuses = check_database(db)
     assert 0 < stored < 600 and statuses in (["failed"], ["running"])
+    # The run counts what was committed, not the batch the failed write rolled back.
+    assert sqlite3.connect(db).execute("SELECT new FROM crawl_runs").fetchone()[0] == stored
     again = run_scrapy("replay", "-s", "EXTRACT_WORKERS=0", str(seeds), db=db)
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"{600 - stored} new, 0 duplicate, {stored} unchanged" in again.stdout
