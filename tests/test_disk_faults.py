@@ -15,7 +15,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from crawler.spiders.replay import ReplaySpider
 from tests.conftest import run_scrapy
 from tests.inprocess import exit_status, run_spider
-from tests.manysite import NAMES, PLACES, SENTENCES, SUBJECTS
+from tests.manysite import NAMES, PLACES, SENTENCES, SUBJECTS, ManySite
 from tests.test_store_open import migrated_file, read_only
 
 
@@ -93,3 +93,18 @@ async def test_a_read_only_database_then_a_writable_one(tmp_path):
     carried_on = await run_spider(ReplaySpider, db, paths=[str(seeds)])
     assert exit_status(carried_on) == 0
     assert check_database(db) == (20, ["finished"])
+
+
+def test_a_disk_that_fills_up_mid_crawl(small_disk):
+    """The same in `scrapy crawl news`, with requests in flight: it stops at once, one line, status 1."""
+    db = small_disk / "news.db"
+    with ManySite(400) as site:
+        full = run_scrapy("crawl", "news", "-a", f"url={site.base}/", "-a", "delay=0", "-a", "since=0",
+                          "-a", "concurrency=8", "-s", "EXTRACT_WORKERS=0", "-s", "STORE_BATCH_SIZE=20", db=db)
+        fetched = sum(1 for path in site.fetched() if path.startswith("/bai/"))
+    assert full.returncode == 1, full.stderr[-3000:]
+    assert full.stderr.splitlines()[-1].startswith(f"Error: NEWS_DB={db} could not be written (database or disk is full)")
+    assert fetched < 400  # stopped, not crawled to the end with nothing stored
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    stored, statuses = check_database(db)
+    assert 0 < stored < 400 and statuses in (["failed"], ["running"])
