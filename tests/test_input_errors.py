@@ -54,6 +54,7 @@ ARGS = {
     "arg-allow": {"url": "https://x.vn/", "allow": "[0-9"},
     "arg-unknown-site": {"site": "nope.vn"},
     "arg-url": {"url": "ftp://x.vn/"},
+    "arg-unknown": {"max_page": "5"},
 }
 SETTINGS = {
     "setting-not-a-number": {"STORE_BATCH_SIZE": "abc"},

@@ -92,6 +92,14 @@ class NewsSpider(ArchiveSpider):
     @classmethod
     def check_arguments(cls, settings: Any, **spider_args: Any) -> None:
         """Raise SitesError/ValueError for a bad sites file or bad ``-a`` values, before any crawl starts."""
+        # Scrapy makes any -a NAME=VALUE a spider attribute: a misspelt field (-a max_page=5) was
+        # ignored without a word, and the crawl ran with the sites file's value.
+        unknown = sorted(set(spider_args) - {"site", "url", "since"} - site_fields())
+        if unknown:
+            raise SitesError(
+                f"spider arguments (-a): unknown argument {unknown[0]!r}; use site, url, since or a field of "
+                f"the sites file: {', '.join(sorted(site_fields() - {'name', 'home'}))}"
+            )
         spider = cls(**spider_args)
         spider.select_sites(settings.get("SITES_FILE"))
         try:
