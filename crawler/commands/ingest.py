@@ -9,6 +9,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
+from crawler.checks import check_settings
 from crawler.commands import describe_counts
 from crawler.spiders.ingest import IngestSpider
 from pipelines.runs import run_counts, store_failed
@@ -61,6 +62,7 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError("scrapy ingest takes no arguments")
         try:
+            check_settings(self.settings)
             IngestSpider.check_arguments(self.settings, **opts.spargs)
         except ValueError as exc:
             print(f"Error: {exc}", file=sys.stderr)
