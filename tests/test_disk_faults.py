@@ -3,6 +3,7 @@ corrupt, and the next run carries on where the failed one stopped."""
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from crawler.spiders.replay import ReplaySpider
+from pipelines.db.store import NewsStore, StoreError
 from tests.conftest import run_scrapy
 from tests.inprocess import exit_status, run_spider
 from tests.manysite import NAMES, PLACES, SENTENCES, SUBJECTS, ManySite
@@ -108,3 +110,25 @@ def test_a_disk_that_fills_up_mid_crawl(small_disk):
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
     stored, statuses = check_database(db)
     assert 0 < stored < 400 and statuses in (["failed"], ["running"])
+
+
+def test_a_read_only_folder_is_named(tmp_path):
+    """The file is fine, its folder is not writable: SQLite said "unable to open database file"."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db = migrated_file(folder / "news.db")
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        if os.access(folder, os.W_OK):  # root: modes do not stop it
+            immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+            if not immutable:
+                pytest.skip("running as root where chattr cannot make a folder immutable")
+        with pytest.raises(StoreError, match=f"NEWS_DB={db} cannot be written: its folder {folder} is read-only"):
+            NewsStore.open(db)
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+    NewsStore.open(db).close()
+    assert check_database(db) == (0, [])
