@@ -7,7 +7,7 @@ PORT ?= 8001
 CRAWL_LOG ?= data/crawl.log
 export NEWS_DB
 
-.PHONY: install browser redis run replay crawl schedule browse test bench clean
+.PHONY: install browser redis run replay crawl schedule browse test soak bench clean
 
 # The stamp is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -76,6 +76,11 @@ run: replay crawl browse
 
 test: install browser redis
 	$(BIN)/python -m pytest
+
+# The long kill-and-resume runs (tests/test_kills.py, marker `soak`): 20 random kills of a 300-article
+# crawl, 10 of a replay, 5 of a re-extraction (a few minutes; not part of `make test`). KILL_SEED=N repeats one.
+soak: install
+	$(BIN)/python -m pytest -m soak tests/test_kills.py
 
 # Every bench/bench_*.py, one after the other (a few minutes; not part of `make test`).
 bench: install

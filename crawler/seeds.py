@@ -49,9 +49,10 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     except OSError as exc:
         raise SeedError(f"cannot read: {exc.strerror or exc}") from exc
     if size == 0:
-        raise SeedError("empty file")
+        raise SeedError("empty file: put an article in it, or remove it")
     if size > max_bytes:
-        raise SeedError(f"too large: {size} bytes, over SEEDS_MAX_BYTES={max_bytes}")
+        raise SeedError(f"too large: {size} bytes, over SEEDS_MAX_BYTES={max_bytes}; "
+                        "split it, or raise the limit with -s SEEDS_MAX_BYTES=N")
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -60,8 +61,11 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
 
 def decode_text(data: bytes) -> str:
     """UTF-8 text (a BOM is allowed), or :class:`SeedError` for binary or other encodings."""
+    # UTF-16 (what some Windows editors save) is full of NUL bytes: say what it is, not "binary".
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SeedError("UTF-16 text, not UTF-8; save it as UTF-8")
     if b"\x00" in data:
-        raise SeedError("binary file (contains NUL bytes), not a text seed")
+        raise SeedError("binary file (contains NUL bytes), not a text seed; a text seed is UTF-8 text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -69,7 +73,7 @@ def decode_text(data: bytes) -> str:
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
         ) from exc
     if not text.strip():
-        raise SeedError("empty file (whitespace only)")
+        raise SeedError("empty file (whitespace only): put an article in it, or remove it")
     return text
 
 
@@ -120,7 +124,7 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
             page = stream.read(max_bytes + 1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise SeedError(f"not a readable gzip file: {exc}") from exc
+        raise SeedError(f"not a readable gzip file ({exc}); gzip the page again, or save it as .html") from exc
     if len(page) > max_bytes:
         raise SeedError(f"too large once decompressed: over SEEDS_MAX_BYTES={max_bytes}")
     return page
@@ -136,9 +140,9 @@ def read_saved_page(path: Path, max_bytes: int, url: str | None = None) -> Fetch
     if path.name.lower().endswith(".gz"):
         data = _gunzip(data, max_bytes)
     if b"\x00" in data[:4096]:
-        raise SeedError("binary file (contains NUL bytes), not an HTML page")
+        raise SeedError("binary file (contains NUL bytes), not an HTML page; save the page as HTML")
     if b"<" not in data:
-        raise SeedError("not an HTML page (no markup)")
+        raise SeedError("not an HTML page (no markup); save plain text as a .txt seed")
     return Fetched(url, data, url_says_article=None, canonical="never" if url else "any")
 
 
@@ -160,36 +164,34 @@ def reader_for(path: Path) -> Callable[..., Seed] | None:
     return None
 
 
-def iter_seeds(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None]]:
-    """Each file named (with None), and each readable file inside a folder named (recursively, sorted,
-    no hidden files) with that folder: :func:`read_seed` refuses a file that leads out of it."""
+def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:
+    """Files named, and the readable files inside folders named (recursively, sorted, no hidden files),
+    each with None, or with why it is not read: a link inside a folder to a folder (never followed: a
+    link to a parent would loop) or to a file outside the folder (a replay of a folder reads that
+    folder, not whatever its links point to)."""
     for path in map(Path, paths):
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                if child.is_file() and not any(p.startswith(".") for p in relative.parts) and reader_for(child):
-                    yield child, path
-        else:
+        if not path.is_dir():
             yield path, None
+            continue
+        root = path.resolve()
+        for child in sorted(path.rglob("*")):
+            relative = child.relative_to(path)
+            if any(p.startswith(".") for p in relative.parts):
+                continue
+            if child.is_symlink() and child.is_dir():
+                yield child, f"a link to the folder {child.resolve()}, not followed; name that folder itself"
+            elif child.is_file() and reader_for(child):
+                if not child.resolve().is_relative_to(root):
+                    yield child, (f"a link to {child.resolve()}, outside the folder {path}, not read; "
+                                  "copy the file into the folder, or name it itself")
+                else:
+                    yield child, None
 
 
-def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """The files of :func:`iter_seeds`."""
-    for path, _ in iter_seeds(paths):
-        yield path
-
-
-def read_seed(path: Path, max_bytes: int, url: str | None = None, folder: Path | None = None) -> Seed:
-    """One seed file (under ``url`` if given), or :class:`SeedError` saying why not.
-
-    ``folder``: the folder it was found in. A symbolic link there to a file outside it is refused:
-    ``scrapy replay DIR`` reads DIR, not whatever a link in it points to (``/etc/...``, another
-    user's files), and stores no copy of it in the archive that Datasette serves.
-    """
+def read_seed(path: Path, max_bytes: int, url: str | None = None) -> Seed:
+    """One seed file (under ``url`` if given), or :class:`SeedError` saying why not."""
     if not path.exists():
-        raise SeedError("no such file or folder")
-    if folder is not None and not path.resolve().is_relative_to(folder.resolve()):
-        raise SeedError(f"a link to {path.resolve()}, outside the folder {folder}: not read")
+        raise SeedError("no such file or folder; check the path")
     reader = reader_for(path)
     if reader is None:
         raise SeedError(f"unsupported file type; expected one of: {', '.join(sorted(READERS))}")

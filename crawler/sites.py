@@ -8,6 +8,7 @@ is expected.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -132,7 +133,10 @@ def _check_field(name: str, value: Any, where: str) -> Any:
             raise fail(f"a whole number of at least {_INT_FIELDS[name]}")
         return value
     if name in _FLOAT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < _FLOAT_FIELDS[name]:
+        # Not NaN or infinity (YAML's .nan and .inf are floats): NaN passes every comparison with the
+        # minimum, and an infinite delay would hang the site's download slot forever.
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or value < _FLOAT_FIELDS[name]):
             raise fail(f"a number of at least {_FLOAT_FIELDS[name]}")
         return float(value)
     if name == "schedule":
@@ -193,6 +197,16 @@ def parse_sites(data: Any, source: str) -> list[Site]:
     return sites
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line: what is wrong and where (its own message spans five lines,
+    with a caret under a copy of the line)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    hint = "; indent with spaces, not tabs" if "\\t" in problem or "\t" in problem else ""
+    return f"{' '.join(problem.split())}{where}{hint}"
+
+
 def load_sites(path: str | Path) -> list[Site]:
     """The sites of the file at ``path``, validated."""
     path = Path(path)
@@ -200,10 +214,10 @@ def load_sites(path: str | Path) -> list[Site]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SitesError(f"{path}: cannot read the sites file ({exc.strerror or exc}); set SITES_FILE") from None
-    except UnicodeDecodeError:
-        raise SitesError(f"{path}: not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise SitesError(f"{path}: not UTF-8 text (byte at offset {exc.start}); save it as UTF-8") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SitesError(f"{path}: not valid YAML: {exc}") from None
+        raise SitesError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     return parse_sites(data, str(path))

@@ -29,6 +29,14 @@ RUN_COUNTS = {
 # The close reason of a crawl whose database could not be opened: it stops before its first
 # request, and the commands exit with status 1.
 STORE_FAILED = "store_failed"
+
+
+def store_failed(stats: StatsCollector | None) -> bool:
+    """The crawl could not open NEWS_DB (close reason STORE_FAILED) or a write to it failed (stat
+    ``store/error``, set by the store pipeline, which then stops the crawl as Ctrl-C does)."""
+    return stats is None or stats.get_value("finish_reason") == STORE_FAILED or bool(stats.get_value("store/error"))
+
+
 # Scrapy's close reason -> crawl_runs.status.
 RUN_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ import numpy as np
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
 from crawler.schedule.sitelock import state_dir
@@ -34,6 +36,7 @@ from pipelines.neardup.index import CATCH_UP_BATCH, NearDupIndex, NearDupSetting
 from pipelines.neardup.minhash import Signature
 from pipelines.neardup.spin import SpinSignature, SpinText
 from pipelines.runs import RUN_STATUS, STORE_FAILED, describe_counts, run_counts
+from pipelines.vietnamese.dates import utc_now
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -45,6 +48,19 @@ runs_logger = logging.getLogger("pipelines.runs")
 
 class DuplicateArticle(DropItem):
     """The text is stored already; the URL was kept as an alias."""
+
+
+def write_error_message(path: object, error: sqlite3.Error) -> str:
+    """One line for a write to NEWS_DB that failed: the file, SQLite's reason, the fix."""
+    reason = str(error)
+    if "full" in reason:
+        fix = "free space on its disk (or move NEWS_DB to a larger one)"
+    elif "readonly" in reason or "read-only" in reason:
+        fix = "make the file and its folder writable"
+    else:
+        fix = "check the disk and the file (PRAGMA integrity_check)"
+    return (f"NEWS_DB={path} could not be written ({reason}): {fix}, then run the command again; "
+            "what was committed before is kept, and the next run carries on from there")
 
 
 class StorePipeline:
@@ -71,6 +87,11 @@ class StorePipeline:
         self.adopt_run_id = self.settings.getint("CRAWL_RUN_ID", 0)
         self.validators: dict[str, tuple[str | None, str | None, int]] = {}
         self.clock: LoopingCall | None = None
+        # Set when a write failed (a full disk, a file made read-only): nothing more is written, the
+        # crawl stops and its command exits with status 1 (stat `store/error`). Before, each item's error was logged and the crawl went
+        # on, its summary counting as new the articles whose commit had failed, exit status 0.
+        self.write_error: str | None = None
+        self.poke: LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -112,8 +133,10 @@ class StorePipeline:
             self.open_neardup(self.neardup_settings)
         # Commit on a clock too: a batch left open while the crawl waits on a slow site
         # would hold SQLite's write lock and stall every other writer for as long.
-        self.clock = LoopingCall(self.store.commit_if_old)
+        self.clock = LoopingCall(self.guarded, self.store.commit_if_old)
         self.clock.start(max(self.store.commit_seconds / 2, 0.1), now=False)
+        self.poke = LoopingCall(self.poke_scraper)
+        self.poke.start(0.2, now=False)
         self.crawler.signals.send_catch_log(store_opened, store=self.store)
 
     def start_runs(self, spider: Spider) -> None:
@@ -152,6 +175,66 @@ class StorePipeline:
     # --- articles ----------------------------------------------------------------
 
     def process_item(self, item: Any) -> Any:
+        if self.write_error is not None:  # the crawl is closing: what is still in flight is not stored
+            raise DropItem(f"not stored: {self.write_error}", log_level="DEBUG")
+        try:
+            return self.store_item(item)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):  # a bug, not the disk: let it be seen
+                raise
+            self.failed_write(exc)
+            raise DropItem(f"not stored: {self.write_error}", log_level="DEBUG") from exc
+
+    def failed_write(self, exc: sqlite3.Error) -> None:
+        """A write failed: undo the open batch, log one line naming the file and the fix, stop the crawl
+        (the commands exit with status 1 and print that line)."""
+        store = self.store
+        if self.write_error is None:
+            self.write_error = write_error_message(database_path(self.settings), exc)
+            logger.critical("%s", self.write_error)
+            self.crawler.stats.set_value("store/error", self.write_error)
+            # Stop as Ctrl-C does: the engine's close_spider_async() alone would wait for ever on a
+            # start() (replay, reextract) that keeps yielding; stop_async() cancels it first. The
+            # commands read the stat `store/error` (pipelines.runs.store_failed) for the exit status.
+            if self.crawler.crawling:
+                deferred_from_coro(self.crawler.stop_async())
+        if self.clock is not None and self.clock.running:
+            self.clock.stop()
+        self.failed_write_rollback()
+
+    def poke_scraper(self) -> None:
+        """Let a closing crawl finish (Scrapy 2.19): stopped (Ctrl-C, a failed write) while items of
+        start() were in the item pipelines, its scraper checks whether it is idle only as each
+        response finishes, and a replay or reextract has no responses: idle, it waited for ever (a
+        Ctrl-C'd `scrapy replay` hung until killed). Checked here, every 0.2 s, until the spider closes."""
+        scraper = getattr(self.crawler.engine, "scraper", None)
+        slot = getattr(scraper, "slot", None)
+        if slot is not None and slot.closing is not None and hasattr(scraper, "_check_if_closing"):
+            scraper._check_if_closing()
+
+    def failed_write_rollback(self) -> None:
+        store = self.store
+        if store is not None:
+            store.search_rows.clear()
+            store.pending = 0
+            if store.db.conn.in_transaction:
+                try:
+                    store.db.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolled it back itself
+
+    def guarded(self, write: Any, *args: Any) -> None:
+        """Call ``write(*args)`` unless a write failed already; a failure stops the crawl (see failed_write)."""
+        if self.write_error is not None:
+            return
+        try:
+            write(*args)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            self.failed_write(exc)
+
+    def store_item(self, item: Any) -> Any:
         store = self.store
         assert store is not None
         adapter = ItemAdapter(item)
@@ -267,12 +350,12 @@ class StorePipeline:
         else:
             inc_stat(self.crawler, "failures/count", site)
             inc_stat(self.crawler, f"failures/{stage}", site)
-        if self.store is None:
+        if self.store is None or self.write_error is not None:
             logger.error("Failed %s (%s): %s", url, stage, reason)
             return
         run_id = self.site_runs.get(site, self.run_id) if site else self.run_id
-        self.store.record_failure(url, reason, stage, run_id)
-        self.store.commit_when_due()
+        self.guarded(self.store.record_failure, url, reason, stage, run_id)
+        self.guarded(self.store.commit_when_due)
 
     def fetch_validated(self, url: str, etag: str | None, last_modified: str | None, status: int) -> None:
         """Keep a feed's or sitemap's validators, to be stored when the run finishes.
@@ -294,15 +377,40 @@ class StorePipeline:
 
     def close_spider(self) -> None:
         if self.store is not None:
-            self.store.commit()
+            self.guarded(self.store.commit)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Close the runs with the spider's close reason, keep the validators of a finished run, close."""
         store = self.store
         if store is None:
             return
-        if self.clock is not None and self.clock.running:
-            self.clock.stop()
+        for clock in (self.clock, self.poke):
+            if clock is not None and clock.running:
+                clock.stop()
+        self.guarded(self.close_runs, reason)
+        if self.write_error is not None:
+            try:  # one try at closing the runs as failed: a few bytes may still fit
+                store.begin()
+                # Their status only: the counts of the last batch committed are theirs already, while
+                # the stats also count the batch that the failed write rolled back.
+                for run_id in [self.run_id, *self.site_runs.values()]:
+                    if run_id is not None:
+                        store.db["crawl_runs"].update(run_id, {"finished": utc_now(), "status": "failed"})
+                store.db.conn.execute("COMMIT")
+                logger.info("Runs %s failed", ", ".join(str(r) for r in [self.run_id, *self.site_runs.values()] if r))
+            except sqlite3.Error:
+                # They stay `running`: the next run that opens the database settles them (this
+                # process is gone by then).
+                self.failed_write_rollback()
+        try:
+            store.db.close()  # no commit: after a failed write there is nothing left to commit
+        except sqlite3.Error:
+            pass
+        self.store = None
+
+    def close_runs(self, reason: str) -> None:
+        store = self.store
+        assert store is not None
         if reason == "finished":
             for url, (etag, modified, status) in self.validators.items():
                 store.save_fetch_state(url, etag, modified, status)
@@ -310,8 +418,7 @@ class StorePipeline:
             self.neardup.save_snapshot_if_stale()
         store.commit()
         self.finish_runs(RUN_STATUS.get(reason, reason))
-        store.close()
-        self.store = None
+        store.commit()
 
     def finish_runs(self, status: str) -> None:
         store = self.store

@@ -211,9 +211,12 @@ async def test_a_link_in_a_seed_folder_cannot_lead_outside_it(tmp_path):
     await run_spider(ReplaySpider, db, paths=[str(seeds)])
     database = Database(db)
     assert [row["url"] for row in database["articles"].rows] == ["https://baomau.example.vn/cua-minh-10004.html"]
-    [failure] = database["failures"].rows
-    assert failure["url"] == str(seeds / "link.txt")
-    assert failure["reason"] == f"a link to {secret}, outside the folder {seeds}: not read"
+    failures = {row["url"]: row["reason"] for row in database["failures"].rows}
+    assert failures == {
+        str(seeds / "link.txt"): f"a link to {secret.resolve()}, outside the folder {seeds}, not read; "
+                                 "copy the file into the folder, or name it itself",
+        str(seeds / "linked-folder"): f"a link to the folder {outside.resolve()}, not followed; name that folder itself",
+    }
     # A file named on the command line is read wherever it is: the user named it.
     await run_spider(ReplaySpider, db, paths=[str(secret)])
     assert "https://baomau.example.vn/bi-mat-10003.html" in {row["url"] for row in database["articles"].rows}

@@ -1,9 +1,10 @@
-"""The sites file: the shipped one loads; mistakes name file, site, field and fix."""
+"""The sites file: the shipped one loads, defaults apply, schedules parse. Its mistakes (each naming
+file, site, field and fix) are rows of docs/input-errors.md, tested by tests/test_input_errors.py."""
 
 import pytest
 import yaml
 
-from crawler.sites import SitesError, load_sites, parse_schedule, parse_sites
+from crawler.sites import load_sites, parse_schedule, parse_sites
 from tests.conftest import ROOT
 
 SHIPPED = ROOT / "crawler" / "sites.yml"
@@ -15,40 +16,6 @@ def test_shipped_sites_load():
             "nhandan.vn"} <= set(sites)
     assert sites["qdnd.vn"].domain == "qdnd.vn"
     assert sites["vnexpress.net"].schedule == "every 6h"
-
-
-@pytest.mark.parametrize(
-    "site, message",
-    [
-        ({"name": "x.vn"}, "site 'x.vn', field 'home': missing"),
-        ({"name": "x.vn", "home": "x.vn"}, "site 'x.vn', field 'home': expected an http:// or https:// URL"),
-        ({"name": "X VN", "home": "https://x.vn/"}, "field 'name': expected a lower-case name"),
-        ({"name": "x.vn", "home": "https://x.vn/", "max_pages": "lots"}, "field 'max_pages': expected a whole number"),
-        ({"name": "x.vn", "home": "https://x.vn/", "allow": ["(unclosed"]}, "field 'allow': '(unclosed' is not a regular expression"),
-        ({"name": "x.vn", "home": "https://x.vn/", "feeds": ["/rss"]}, "field 'feeds': expected http(s) URLs, got '/rss'"),
-        ({"name": "x.vn", "home": "https://x.vn/", "schedule": "hourly"}, "field 'schedule': 'hourly' is not a schedule"),
-        ({"name": "x.vn", "home": "https://x.vn/", "colour": "red"}, "site 'x.vn': unknown field 'colour'"),
-    ],
-)
-def test_mistakes_name_site_and_field(tmp_path, site, message):
-    path = tmp_path / "sites.yml"
-    path.write_text(yaml.safe_dump({"sites": [site]}), encoding="utf-8")
-    with pytest.raises(SitesError) as error:
-        load_sites(path)
-    assert str(error.value).startswith(str(path))
-    assert message in str(error.value)
-
-
-def test_duplicate_names_and_bad_files(tmp_path):
-    site = {"name": "x.vn", "home": "https://x.vn/"}
-    with pytest.raises(SitesError, match="'x.vn' is used by an earlier site"):
-        parse_sites({"sites": [site, site]}, "f.yml")
-    with pytest.raises(SitesError, match="cannot read the sites file"):
-        load_sites(tmp_path / "absent.yml")
-    bad = tmp_path / "bad.yml"
-    bad.write_text("sites: [\n", encoding="utf-8")
-    with pytest.raises(SitesError, match="not valid YAML"):
-        load_sites(bad)
 
 
 def test_defaults_apply_and_sites_override():

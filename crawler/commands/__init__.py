@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
-from pipelines.runs import STORE_FAILED, describe_counts, run_counts
+from crawler.checks import SettingError, check_settings
+
+from pipelines.runs import describe_counts, run_counts, store_failed
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -23,12 +26,18 @@ def run_spider_to_end(
     (A function, not a base class: Scrapy would list a command class here as a command.)
     """
     assert command.crawler_process is not None
+    try:
+        check_settings(command.settings)
+    except SettingError as exc:  # one line, not a traceback from inside the crawler
+        print(f"Error: {exc}", file=sys.stderr)
+        command.exitcode = 1
+        return None
     crawler = command.crawler_process.create_crawler(spidercls)
     command.crawler_process.crawl(crawler, **spider_args)
     command.crawler_process.start()
-    if (command.crawler_process.bootstrap_failed or crawler.stats is None
-            or crawler.stats.get_value("finish_reason") == STORE_FAILED):  # nothing to sum up
+    if command.crawler_process.bootstrap_failed or store_failed(crawler.stats):  # nothing to sum up
         command.exitcode = 1
+        print_store_error(crawler)
         return None
     counts = run_counts(crawler.stats)
     if counts["failed"] or crawler.stats.get_value("finish_reason") != "finished":
@@ -36,4 +45,12 @@ def run_spider_to_end(
     return crawler, counts
 
 
-__all__ = ["describe_counts", "run_spider_to_end"]
+def print_store_error(crawler: Crawler) -> None:
+    """The line of a write to NEWS_DB that failed (stat ``store/error``), on stderr: with the log in a
+    file (``make replay``, ``make crawl``), the terminal would show nothing but the exit status."""
+    message = crawler.stats.get_value("store/error") if crawler.stats is not None else None
+    if message:
+        print(f"Error: {message}", file=sys.stderr)
+
+
+__all__ = ["describe_counts", "print_store_error", "run_spider_to_end"]

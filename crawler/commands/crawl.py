@@ -15,8 +15,10 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
+from crawler.checks import check_settings
+from crawler.commands import print_store_error
 from crawler.distributed.connection import RedisUnavailable, connect, redis_url
-from pipelines.runs import STORE_FAILED
+from pipelines.runs import store_failed
 
 
 class Command(ScrapyCrawlCommand):
@@ -48,6 +50,7 @@ class Command(ScrapyCrawlCommand):
         check = getattr(spidercls, "check_arguments", None)
         if check is not None:
             try:
+                check_settings(self.settings)
                 check(self.settings, **opts.spargs)
             except ValueError as exc:
                 print(f"Error: {exc}", file=sys.stderr)
@@ -64,5 +67,6 @@ class Command(ScrapyCrawlCommand):
         crawler = self.crawler_process.create_crawler(spidercls)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed or crawler.stats.get_value("finish_reason") == STORE_FAILED:
+        if self.crawler_process.bootstrap_failed or store_failed(crawler.stats):
             self.exitcode = 1
+            print_store_error(crawler)

@@ -9,9 +9,10 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
+from crawler.checks import check_settings
 from crawler.commands import describe_counts
 from crawler.spiders.ingest import IngestSpider
-from pipelines.runs import STORE_FAILED, run_counts
+from pipelines.runs import run_counts, store_failed
 
 # Close reasons of a writer that did its job: idle (-a idle) or stopped (Ctrl-C, SIGTERM).
 CLEAN_ENDS = ("finished", "shutdown")
@@ -61,6 +62,7 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError("scrapy ingest takes no arguments")
         try:
+            check_settings(self.settings)
             IngestSpider.check_arguments(self.settings, **opts.spargs)
         except ValueError as exc:
             print(f"Error: {exc}", file=sys.stderr)
@@ -70,7 +72,7 @@ class Command(ScrapyCommand):
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         reason = crawler.stats.get_value("finish_reason") if crawler.stats is not None else None
-        if self.crawler_process.bootstrap_failed or reason == STORE_FAILED or crawler.stats is None:
+        if self.crawler_process.bootstrap_failed or store_failed(crawler.stats):
             self.exitcode = 1
             return
         if reason not in CLEAN_ENDS:

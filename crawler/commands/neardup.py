@@ -9,6 +9,7 @@ import time
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.checks import SettingError, check_settings
 from crawler.progress import progress_callback
 from crawler.schedule.sitelock import state_dir
 from crawler.schedule.state import RunRecorder
@@ -48,9 +49,10 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError(f"unexpected arguments {args}: neardup takes only --rebuild")
         try:
+            check_settings(self.settings)
             settings = NearDupSettings.from_settings(self.settings)
             store = NewsStore.open(database_path(self.settings))
-        except (NearDupConfigError, StoreError) as exc:
+        except (NearDupConfigError, StoreError, SettingError) as exc:
             raise UsageError(str(exc)) from exc
         RunRecorder(store).settle_orphans(state_dir(self.settings))  # runs that killed processes left `running`
         index = NearDupIndex(store, settings)

@@ -9,6 +9,7 @@ from scrapy.commands import ScrapyCommand
 from pipelines.db.store import StoreError
 from scrapy.utils.log import configure_logging
 
+from crawler.checks import SettingError, check_settings
 from crawler.schedule.scheduler import ScheduleOptions, Scheduler
 from crawler.sites import SitesError, load_sites
 
@@ -46,10 +47,11 @@ class Command(ScrapyCommand):
         assert self.settings is not None
         configure_logging(self.settings)
         try:
+            check_settings(self.settings)  # the crawls it starts get the same -s values
             options = ScheduleOptions.from_settings(self.settings, opts.set or [])
             sites = load_sites(options.sites_file)
             scheduler = Scheduler(sites, options)
-        except (SitesError, StoreError) as exc:
+        except (SitesError, StoreError, SettingError) as exc:
             print(f"Error: {exc}", file=sys.stderr)
             self.exitcode = 1
             return

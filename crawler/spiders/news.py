@@ -56,6 +56,18 @@ GENERIC_TYPES = (b"application/octet-stream", b"binary/octet-stream", b"applicat
 PAGINATION = re.compile(r"[?&](page|trang|p|pg)=\d+|/(page|trang|p)[-/]?\d+(\.html?)?/?$", re.IGNORECASE)
 
 
+def _arg_value(value: Any) -> Any:
+    """An ``-a FIELD=VALUE`` value read as YAML (``-a max_pages=50`` is a number, ``-a feeds=[a, b]`` a list);
+    one that is not valid YAML (``-a allow=[0-9``, a regular expression) stays the text given, for the
+    field's own check to judge: PyYAML's error is no ValueError and ended the command in a traceback."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
 class NewsSpider(ArchiveSpider):
     """Arguments: ``site``, ``url``, ``since`` and any site field.
 
@@ -84,9 +96,20 @@ class NewsSpider(ArchiveSpider):
     @classmethod
     def check_arguments(cls, settings: Any, **spider_args: Any) -> None:
         """Raise SitesError/ValueError for a bad sites file or bad ``-a`` values, before any crawl starts."""
+        # Scrapy makes any -a NAME=VALUE a spider attribute: a misspelt field (-a max_page=5) was
+        # ignored without a word, and the crawl ran with the sites file's value.
+        unknown = sorted(set(spider_args) - {"site", "url", "since"} - site_fields())
+        if unknown:
+            raise SitesError(
+                f"spider arguments (-a): unknown argument {unknown[0]!r}; use site, url, since or a field of "
+                f"the sites file: {', '.join(sorted(site_fields() - {'name', 'home'}))}"
+            )
         spider = cls(**spider_args)
         spider.select_sites(settings.get("SITES_FILE"))
-        parse_since(spider.since_arg)
+        try:
+            parse_since(spider.since_arg)
+        except ValueError as exc:
+            raise ValueError(f"spider arguments (-a), {exc}") from None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -141,8 +164,7 @@ class NewsSpider(ArchiveSpider):
     def select_sites(self, sites_file: str) -> list[Site]:
         """The sites of this run, with the ``-a FIELD=VALUE`` overrides applied."""
         where = "spider arguments (-a)"
-        overrides = {k: check_field(k, yaml.safe_load(v) if isinstance(v, str) else v, where)
-                     for k, v in self.overrides.items()}
+        overrides = {k: check_field(k, _arg_value(v), where) for k, v in self.overrides.items()}
         if self.url_arg:
             home = check_field("home", self.url_arg, where)
             configured = next((s for s in load_sites(sites_file) if same_site(home, s.domain)), None)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler.seeds import Seed, SeedError, TextSeed, iter_seed_paths, iter_seeds, read_seed, site_of
+from crawler.seeds import Seed, SeedError, TextSeed, iter_seed_paths, read_seed, site_of
 from crawler.spiders.base import ArchiveSpider, in_order
 from pipelines.page import Fetched, PageResult
 
@@ -43,10 +43,12 @@ class ReplaySpider(ArchiveSpider):
     def seeds(self) -> Iterator[tuple[Path, Seed | None]]:
         """Each seed file read (None: unusable, recorded as a failure)."""
         max_bytes = self.settings.getint("SEEDS_MAX_BYTES")
-        for path, folder in iter_seeds(self.paths):
+        for path, refused in iter_seed_paths(self.paths):
             self.crawler.stats.inc_value("replay/files")
             try:
-                yield path, read_seed(path, max_bytes, url=self.url, folder=folder)
+                if refused:
+                    raise SeedError(refused)
+                yield path, read_seed(path, max_bytes, url=self.url)
             except SeedError as exc:
                 logger.error("Skipped seed %s: %s", path, exc)
                 self.report_failure(str(path), "replay", str(exc))

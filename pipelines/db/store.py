@@ -60,6 +60,11 @@ def _busy(error: sqlite3.OperationalError) -> bool:
 def _open_database(path: Path) -> Database:
     """The database at ``path``, in WAL mode and migrated; closed again if any step fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(path.parent, os.W_OK):
+        # SQLite said only "unable to open database file", of a file that is fine: in WAL mode it
+        # creates its -wal and -shm files beside the database, so the folder must be writable too.
+        raise StoreError(f"NEWS_DB={path} cannot be written: its folder {path.parent} is read-only (SQLite keeps "
+                         "its -wal and -shm files beside the database); make the folder writable, or move NEWS_DB")
     if path.is_file():
         # SQLite opens a file it cannot write read-only, and says so only at the first write.
         try:
