@@ -78,9 +78,11 @@ test: install browser redis
 	$(BIN)/python -m pytest
 
 # The long kill-and-resume runs (tests/test_kills.py, marker `soak`): 20 random kills of a 300-article
-# crawl, 10 of a replay, 5 of a re-extraction (a few minutes; not part of `make test`). KILL_SEED=N repeats one.
+# crawl, 10 of a replay, 5 of a re-extraction; and a minute of crawls, replays, re-extractions and the
+# scheduler writing while Datasette is read (tests/test_everything_at_once.py). A few minutes; not part
+# of `make test`. KILL_SEED=N repeats a kill run; SOAK_SECONDS=N sets the minute.
 soak: install
-	$(BIN)/python -m pytest -m soak tests/test_kills.py
+	$(BIN)/python -m pytest -n 0 -s -m soak tests/test_kills.py tests/test_everything_at_once.py
 
 # Every bench/bench_*.py, one after the other (a few minutes; not part of `make test`).
 bench: install

@@ -2,26 +2,27 @@
 the same SQLite file while Datasette serves it under a read load. No "database is locked", no
 article lost, every page answered; the read latency while writing is reported.
 
-``make test`` runs it for a few seconds of work; ``SOAK_SECONDS=60`` keeps the readers and a
-scheduler going for a minute (``make soak``).
+``make test`` runs it for a few seconds of work; the soak (``make soak``) keeps the readers and the
+scheduler (every second) going for a minute, ``SOAK_SECONDS`` (default 60) long.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
 from tests.browse_support import fetch, serve_datasette
 from tests.conftest import ROOT
 from tests.manysite import ManySite
 
-SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "0"))
 READS = ["/", "/news/articles?_search=uy+ban", "/news/articles/{id}", "/news/latest_articles",
          "/news/crawl_health", "/news/search?q=%C4%91%E1%BA%A1i+bi%E1%BB%83u", "/news/articles.json?_size=5"]
 
@@ -49,6 +50,18 @@ def sites_file(path: Path, site: ManySite) -> Path:
 
 
 def test_a_crawl_a_replay_a_reextract_and_the_scheduler_while_datasette_reads(seeded_db, tmp_path):
+    everything_at_once(seeded_db, tmp_path, soak_seconds=0)
+
+
+@pytest.mark.soak
+def test_soak_everything_at_once_for_a_minute(seeded_db, tmp_path):
+    everything_at_once(seeded_db, tmp_path, soak_seconds=float(os.environ.get("SOAK_SECONDS", "60")))
+
+
+def everything_at_once(seeded_db: Path, tmp_path: Path, soak_seconds: float) -> None:
+    """The writers on one database, Datasette read meanwhile; ``soak_seconds``: how long the
+    scheduler keeps crawling (every second) and the readers reading (0: one scheduler pass)."""
+    SOAK_SECONDS = soak_seconds
     db = tmp_path / "news.db"
     db.write_bytes(seeded_db.read_bytes())
     seeded = Database(db)["articles"].count
@@ -64,7 +77,7 @@ def test_a_crawl_a_replay_a_reextract_and_the_scheduler_while_datasette_reads(se
                                f"SITES_FILE={sites_file(tmp_path / 'sites.yml', scheduled)}", db=db,
                                log=tmp_path / "schedule.log"),
         }
-        started, article = time.monotonic(), 1
+        started, article, stopping = time.monotonic(), 1, False
         deadline = started + max(SOAK_SECONDS, 120)
         # Reads until every writer is done (the scheduler: after SOAK_SECONDS), at least a few rounds.
         while time.monotonic() < deadline:
@@ -75,8 +88,9 @@ def test_a_crawl_a_replay_a_reextract_and_the_scheduler_while_datasette_reads(se
                 if status != 200 or "database is locked" in body:
                     problems.append(f"{path}: {status} {body[-300:]}")
             article = article % max(seeded, 1) + 1
-            if SOAK_SECONDS and time.monotonic() - started > SOAK_SECONDS and writers["schedule"].poll() is None:
-                writers["schedule"].send_signal(2)  # Ctrl-C: the scheduler stops its crawl and itself
+            if SOAK_SECONDS and not stopping and time.monotonic() - started > SOAK_SECONDS:
+                writers["schedule"].send_signal(signal.SIGINT)  # Ctrl-C, once: it stops its crawl and itself
+                stopping = True
             if all(process.poll() is not None for process in writers.values()) and len(latencies) >= 5 * len(READS):
                 break
         for name, process in writers.items():
