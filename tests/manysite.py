@@ -1,7 +1,8 @@
 """A loopback news site of many small articles, for the distributed-crawl tests.
 
 Our own generated pages: ``/robots.txt`` names ``/sitemap.xml``, which lists every article
-``/bai/<n>.html``; each article is a short Vietnamese text of its own (its numbers, its place,
+``/bai/<n>.html`` (and, with ``aliases``, short URLs ``/r/<n>`` redirecting to the first ones); each
+article is a short Vietnamese text of its own (its numbers, its place,
 its sentences drawn by its number), with ``og:type=article`` and a publication time. Every
 request is logged with its arrival time, so a test can count how often each URL was fetched
 and how fast the site was hit.
@@ -58,8 +59,8 @@ class ManySite:
     """``count`` articles on 127.0.0.1; :attr:`hits` (path, arrival time) of every request. Sites of
     different ``salt`` have different texts (the same salt: the same texts, as copies)."""
 
-    def __init__(self, count: int, salt: str = "") -> None:
-        self.count, self.salt = count, salt
+    def __init__(self, count: int, salt: str = "", aliases: int = 0) -> None:
+        self.count, self.salt, self.aliases = count, salt, aliases
         self.hits: list[tuple[str, float]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -69,15 +70,22 @@ class ManySite:
     def article_urls(self) -> list[str]:
         return [f"{self.base}/bai/{n}.html" for n in range(1, self.count + 1)]
 
+    def alias_urls(self) -> dict[str, str]:
+        """The short URLs (``/r/<n>``, in the sitemap too) that redirect to the first ``aliases``
+        articles: each must end up an alias of its article."""
+        return {f"{self.base}/r/{n}": f"{self.base}/bai/{n}.html" for n in range(1, self.aliases + 1)}
+
     def respond(self, path: str) -> tuple[int, str, bytes]:
         if path == "/robots.txt":
             return 200, "text/plain", f"User-agent: *\nAllow: /\nSitemap: {self.base}/sitemap.xml\n".encode()
         if path == "/sitemap.xml":
-            urls = "".join(f"<url><loc>{url}</loc></url>" for url in self.article_urls())
+            urls = "".join(f"<url><loc>{url}</loc></url>" for url in [*self.article_urls(), *self.alias_urls()])
             body = f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
             return 200, "application/xml", body.encode()
         if path == "/":
             return 200, "text/html; charset=utf-8", b'<html lang="vi"><body><a href="/sitemap.xml">Sitemap</a></body></html>'
+        if path.startswith("/r/") and f"{self.base}{path}" in self.alias_urls():
+            return 301, self.alias_urls()[f"{self.base}{path}"], b""
         if path.startswith("/bai/") and path.endswith(".html"):
             number = path[5:-5]
             if number.isdigit() and 1 <= int(number) <= self.count:
@@ -110,7 +118,7 @@ class ManySite:
                     site.hits.append((self.path, time.monotonic()))
                 status, kind, body = site.respond(self.path)
                 self.send_response(status)
-                self.send_header("Content-Type", kind)
+                self.send_header("Location" if status == 301 else "Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

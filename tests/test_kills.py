@@ -4,7 +4,9 @@ their end: every article once, the database and its search index intact, no run 
 
 The kill moments come from a random seed printed in every assertion message; ``KILL_SEED=N`` runs the
 same kill points again (the timing within a batch still varies). ``make soak`` (``pytest -m soak``)
-runs the long variants: 20 kills of a 300-article crawl, 10 of a replay, 5 of a re-extraction.
+runs the long variants: 20 kills of a 300-article crawl, 10 of a replay, 5 of a re-extraction. The
+crawled site also serves a fifth of its articles under short URLs that redirect to them: each must end
+up an alias of its article.
 """
 
 from __future__ import annotations
@@ -120,11 +122,15 @@ def crawl_killed(tmp_path: Path, articles: int, kills: int, jobdir: bool) -> Non
     seed = kill_seed()
     rng = random.Random(seed)
     db = tmp_path / "news.db"
-    with ManySite(articles) as site:
+    # A fifth of the articles also have a short URL that redirects to them: each must become an alias.
+    with ManySite(articles, aliases=articles // 5) as site:
         command = crawl_command(site, tmp_path / "job" if jobdir else None)
         story = kill_and_finish(command, db, kills, rng, lambda: articles - stored_count(db), shrinking=True)
         why = f"KILL_SEED={seed} jobdir={jobdir}: {story}"
         connection = check_archive(db, set(site.article_urls()), why)
+        aliases = dict(connection.execute(
+            "SELECT u.url, a.url FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url LIKE '%/r/%'"))
+        assert aliases == site.alias_urls(), why
     statuses = [row[0] for row in connection.execute("SELECT status FROM crawl_runs ORDER BY id")]
     assert statuses[-1] == "finished" and set(statuses) <= {"failed", "finished"}, why
 
