@@ -40,6 +40,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.distributed.connection import Keys, connect, is_worker
+from crawler.distributed.scheduler import shared_scheduler
 
 if TYPE_CHECKING:
     import redis
@@ -206,10 +207,8 @@ class SharedPaceMiddleware:
     async def take_turn(self, site: str, delay: float, concurrency: int) -> tuple[str, int]:
         """Wait for the site's turn; (lease token, Redis time of the turn in microseconds)."""
         # The worker's name in the token: its leases go as soon as its beat runs out (see TURN).
-        try:
-            worker = getattr(self.crawler.engine.scheduler, "worker", "")
-        except (RuntimeError, AttributeError):  # no engine yet (a middleware on its own, in tests)
-            worker = ""
+        scheduler = shared_scheduler(self.crawler)
+        worker = scheduler.worker if scheduler is not None else ""
         token = f"{worker}|{uuid.uuid4().hex}" if worker else uuid.uuid4().hex
         lock = self.asking.setdefault(site, asyncio.Lock())
         started, waited = time.monotonic(), lock.locked()

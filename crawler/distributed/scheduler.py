@@ -144,6 +144,16 @@ return 1
 """
 
 
+def shared_scheduler(crawler: Any) -> SharedScheduler | None:
+    """The crawl's scheduler when it is a worker's (a SharedScheduler), else None (also before the
+    engine starts)."""
+    try:
+        scheduler = crawler.engine.scheduler
+    except (RuntimeError, AttributeError):  # no engine yet
+        return None
+    return scheduler if isinstance(scheduler, SharedScheduler) else None
+
+
 def worker_name() -> str:
     """``host:pid:random``: unique across machines and restarts."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -370,12 +380,8 @@ class FinishedRequests:
     def from_crawler(cls, crawler: Any) -> FinishedRequests:
         return cls(crawler)
 
-    def _scheduler(self) -> SharedScheduler | None:
-        scheduler = self.crawler.engine.scheduler
-        return scheduler if isinstance(scheduler, SharedScheduler) else None
-
     async def process_spider_output_async(self, response: Any, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        scheduler = self._scheduler()
+        scheduler = shared_scheduler(self.crawler)
         request = response.request
         try:
             async for output in result:
@@ -389,6 +395,6 @@ class FinishedRequests:
     def process_spider_output(self, response: Any, result: Any) -> Any:
         # Only for callbacks that are plain generators under a sync-only middleware chain.
         yield from result
-        scheduler = self._scheduler()
+        scheduler = shared_scheduler(self.crawler)
         if scheduler is not None and response.request is not None:
             scheduler.finished(response.request)

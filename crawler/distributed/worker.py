@@ -22,7 +22,7 @@ from scrapy import signals
 
 from crawler.distributed.connection import Keys, connect
 from crawler.distributed.records import RecordQueue
-from crawler.distributed.scheduler import SharedScheduler
+from crawler.distributed.scheduler import shared_scheduler
 from crawler.signals import fetch_validated, inc_stat, page_failed
 from pipelines.runs import RUN_STATUS, describe_counts, run_counts
 
@@ -46,13 +46,9 @@ class RecordPushPipeline:
     def from_crawler(cls, crawler: Any) -> RecordPushPipeline:
         return cls(crawler)
 
-    def _scheduler(self) -> SharedScheduler | None:
-        scheduler = self.crawler.engine.scheduler
-        return scheduler if isinstance(scheduler, SharedScheduler) else None
-
     def _run(self, **fields: Any) -> None:
         spider = self.crawler.spider
-        scheduler = self._scheduler()
+        scheduler = shared_scheduler(self.crawler)
         self.worker = scheduler.worker if scheduler is not None else self.worker
         self.records.push("run", {
             "worker": self.worker, "run": scheduler.run_id if scheduler is not None else "",
@@ -66,7 +62,7 @@ class RecordPushPipeline:
         self._run(event="start", started=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def process_item(self, item: Any) -> Any:
-        scheduler = self._scheduler()
+        scheduler = shared_scheduler(self.crawler)
         data = dataclasses.asdict(item) if dataclasses.is_dataclass(item) else ItemAdapter(item).asdict()
         self.records.push("article", data, scheduler.carried(item) if scheduler is not None else None)
         self.crawler.stats.inc_value("redis/pushed")

@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
 from crawler.distributed.connection import Keys, connect, is_worker
-from crawler.distributed.scheduler import SharedScheduler, request_finished
+from crawler.distributed.scheduler import request_finished, shared_scheduler
 from crawler.frontier import Frontier
 from crawler.ledger import RunLedger, SharedLedger
 from crawler.failures import fetch_reason
@@ -255,8 +255,7 @@ class NewsSpider(ArchiveSpider):
         return self.ledger.requested(clean_url(url))
 
     async def start(self) -> AsyncIterator[Any]:
-        scheduler = self.crawler.engine.scheduler
-        if isinstance(scheduler, SharedScheduler):  # a worker: the run's first worker seeds it
+        if (scheduler := shared_scheduler(self.crawler)) is not None:  # a worker: the run's first worker seeds it
             if scheduler.seeder:
                 async for request in self.entry_requests():
                     yield request
