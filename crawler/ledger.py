@@ -49,12 +49,22 @@ return 1
 """
 
 
+# Up to ARGV[3] more under the name, as many as the limit leaves room for; how many.
+TAKE_UP_TO = """
+local used = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local granted = math.max(0, math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) - used))
+if granted > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], granted) end
+return granted
+"""
+
+
 class SharedLedger(RunLedger):
     """The same questions, answered in Redis (``run:seen``, ``run:counts``) for every worker."""
 
     def __init__(self, server: Any, keys: Keys) -> None:
         self.server, self.keys = server, keys
         self._take = server.register_script(TAKE)
+        self._take_up_to = server.register_script(TAKE_UP_TO)
 
     def requested(self, url: str) -> bool:
         return bool(self.server.sismember(self.keys.seen, url))
@@ -64,3 +74,21 @@ class SharedLedger(RunLedger):
 
     def take(self, name: str, limit: int) -> bool:
         return bool(self._take(keys=[self.keys.counts], args=[name, limit]))
+
+    # --- many at once: a sitemap's URLs in a few round trips (see NewsSpider.article_requests) ---
+    def not_requested(self, urls: list[str]) -> list[str]:
+        """Those of ``urls`` this run has not asked for."""
+        if not urls:
+            return []
+        return [url for url, seen in zip(urls, self.server.smismember(self.keys.seen, urls)) if not seen]
+
+    def take_up_to(self, name: str, limit: int, wanted: int) -> int:
+        """Count up to ``wanted`` more under ``name`` within ``limit``; how many were granted."""
+        return int(self._take_up_to(keys=[self.keys.counts], args=[name, limit, wanted]))
+
+    def claim_all(self, urls: list[str]) -> list[str]:
+        """Mark ``urls`` requested; those that were not already (another worker may have been first)."""
+        pipe = self.server.pipeline(transaction=False)
+        for url in urls:
+            pipe.sadd(self.keys.seen, url)
+        return [url for url, added in zip(urls, pipe.execute()) if added]

@@ -282,3 +282,19 @@ def test_the_writer_takes_a_worker_gone_without_its_finish_for_killed(tmp_path):
     statuses = dict(store.db.execute("SELECT worker, status FROM crawl_runs").fetchall())
     assert statuses == {"a:1:x": "failed", "b:2:y": "running"}
     store.close()
+
+
+@deferred_f_from_coro_f
+async def test_workers_keep_one_budget_for_the_site(redis_url, small_site, tmp_path):
+    """max_pages counts every worker's requests together, a sitemap's URLs checked a thousand at a time."""
+    db = tmp_path / "news.db"
+    arguments = {"url": small_site.base + "/", "delay": "0", "since": "0", "max_pages": "40"}
+    crawlers = await asyncio.gather(*(run_spider(NewsSpider, db, worker_settings(redis_url), **arguments)
+                                      for _ in range(2)),
+                                    run_spider(IngestSpider, db, {"REDIS_URL": redis_url}, idle="0.5"))
+    fetched = small_site.fetched()
+    articles = sum(count for path, count in fetched.items() if path.startswith("/bai/"))
+    # The home page, robots.txt and the sitemap count too: 37 articles, each once.
+    assert articles == 37 and set(count for path, count in fetched.items() if path.startswith("/bai/")) == {1}
+    assert sum(crawler.stats.get_value("news/over_budget", 0) for crawler in crawlers[:2]) == 120 - 37
+    assert Database(db)["articles"].count == 37

@@ -23,6 +23,12 @@ class SharedArchive:
     def knows_url(self, url: str) -> bool:
         return bool(self.server.sismember(self.keys.stored, url))
 
+    def known_urls(self, urls: list[str]) -> set[str]:
+        """Those of ``urls`` that led to a stored article: one round trip for a whole sitemap's chunk."""
+        if not urls:
+            return set()
+        return {url for url, known in zip(urls, self.server.smismember(self.keys.stored, urls)) if known}
+
     def fetch_state(self, url: str) -> dict[str, Any] | None:
         """The ``ETag`` and ``Last-Modified`` of ``url`` when last fetched, if any (as ArchiveReader says)."""
         raw = self.server.hget(self.keys.validators, url)

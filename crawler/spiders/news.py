@@ -33,11 +33,12 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
+from crawler.distributed.archive import SharedArchive
 from crawler.distributed.connection import Keys, connect, is_worker
 from crawler.distributed.scheduler import request_finished, shared_scheduler
+from crawler.failures import fetch_reason
 from crawler.frontier import Frontier
 from crawler.ledger import RunLedger, SharedLedger
-from crawler.failures import fetch_reason
 from crawler.middlewares import validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
 from crawler.signals import fetch_validated, inc_stat
@@ -241,6 +242,11 @@ class NewsSpider(ArchiveSpider):
             return None
         if not ledger.claim(clean_url(url)):  # another worker asked for it meanwhile
             return None
+        return self._make_request(site, url, kind, callback, depth, **meta)
+
+    def _make_request(self, site: Site, url: str, kind: str, callback: Any, depth: int = 0,
+                      **meta: Any) -> scrapy.Request:
+        """The request for a URL the ledger has granted (see :meth:`_request`)."""
         meta.update(news_site=site.name, news_kind=kind, news_depth=depth, download_slot=site.name)
         if kind in ("feed", "sitemap"):  # re-polled every run: ask only for what changed
             meta.update(conditional=True, handle_httpstatus_list=[304])
@@ -287,15 +293,47 @@ class NewsSpider(ArchiveSpider):
                 if request:
                     yield request
 
-    def article_request(self, site: Site, link: str, published: datetime | None = None,
-                        depth: int = 0) -> scrapy.Request | None:
-        """A request for a URL that may be an article, unless stored already, too old or denied."""
+    def article_url(self, site: Site, link: str, published: datetime | None) -> str | None:
+        """The clean URL of a link that may be an article of ``site``, unless off-site, an asset,
+        denied or too old (counted)."""
         url = clean_url(link)
         if not same_site(url, site.domain) or is_asset(url) or any(re.search(p, url) for p in site.deny):
             return None
         since = self.since_for(site)
         if since and published and published < since:
             inc_stat(self.crawler, "news/too_old", site.name)
+            return None
+        return url
+
+    def article_requests(self, site: Site, links: list[tuple[str, datetime | None]]) -> Iterator[scrapy.Request]:
+        """:meth:`article_request` for many links at once, for a worker: a sitemap's 50,000 URLs cost a
+        few round trips to Redis a thousand URLs (requested? stored? budget, claims), not five each."""
+        ledger, archive = self.ledger, self.archive
+        assert isinstance(ledger, SharedLedger) and isinstance(archive, SharedArchive)
+        for start in range(0, len(links), 1000):
+            candidates: dict[str, str] = {}  # url -> the link as found
+            for link, published in links[start:start + 1000]:
+                if (url := self.article_url(site, link, published)) is not None:
+                    candidates.setdefault(url, link)
+            fresh = ledger.not_requested(list(candidates))
+            known = archive.known_urls([*fresh, *(candidates[url] for url in fresh if candidates[url] != url)])
+            wanted = []
+            for url in fresh:
+                if url in known or candidates[url] in known:
+                    inc_stat(self.crawler, "news/known", site.name)
+                else:
+                    wanted.append(url)
+            granted = ledger.take_up_to(site.name, site.max_pages, len(wanted))
+            for _ in wanted[granted:]:
+                inc_stat(self.crawler, "news/over_budget", site.name)
+            for url in ledger.claim_all(wanted[:granted]):
+                yield self._make_request(site, url, "article", self.parse_page, 0, news_links=[candidates[url]])
+
+    def article_request(self, site: Site, link: str, published: datetime | None = None,
+                        depth: int = 0) -> scrapy.Request | None:
+        """A request for a URL that may be an article, unless stored already, too old or denied."""
+        url = self.article_url(site, link, published)
+        if url is None:
             return None
         if self.requested(url) or self.known_article(site, url, link):
             return None
@@ -357,6 +395,7 @@ class NewsSpider(ArchiveSpider):
 
     def _entries(self, site: Site, entries: list[Entry]) -> Iterator[Any]:
         since = self.since_for(site)
+        articles: list[tuple[str, datetime | None]] = []
         for entry in entries:
             if entry.is_sitemap:
                 if since and entry.published and entry.published < since:
@@ -364,8 +403,11 @@ class NewsSpider(ArchiveSpider):
                 elif same_site(entry.url, site.domain):
                     if request := self._request(site, entry.url, "sitemap", self.parse_sitemap):
                         yield request
-            else:
+            elif isinstance(self.ledger, SharedLedger):  # a worker: to Redis's queue now, a thousand at a time
+                articles.append((entry.url, entry.published))
+            else:  # on one machine: the URL waits in the frontier until the scheduler has room
                 self.frontier.add(site.name, site, entry.url, entry.published)
+        yield from self.article_requests(site, articles)
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """A home, listing or article page: the workers say which; an item for an article, links for a listing."""
