@@ -407,7 +407,8 @@ class NewsSpider(ArchiveSpider):
                 articles.append((entry.url, entry.published))
             else:  # on one machine: the URL waits in the frontier until the scheduler has room
                 self.frontier.add(site.name, site, entry.url, entry.published)
-        yield from self.article_requests(site, articles)
+        if articles:
+            yield from self.article_requests(site, articles)
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """A home, listing or article page: the workers say which; an item for an article, links for a listing."""
