@@ -198,6 +198,33 @@ async def test_a_spun_copy_joins_the_story_which_shows_its_first_publisher(tmp_p
     }
 
 
+def test_old_candidates_are_judged_by_their_saved_anchors_and_read_only_when_they_pass(tmp_path, monkeypatch):
+    """The writer remembers the anchors of its latest articles; an older candidate's anchors come from
+    its signature's row (saved with it), not from its text, which is read only to verify it."""
+    import pipelines.neardup.index as index_module
+
+    monkeypatch.setattr(index_module, "REMEMBERED_ANCHORS", 1)  # every candidate is an old one
+    store = NewsStore.open(tmp_path / "news.db")
+    index = NearDupIndex(store, NearDupSettings())
+    index.load()
+    texts = {"bridge": BRIDGE, "twin": TWIN}
+    ids = store_articles(store, texts)
+    for key, text in texts.items():
+        index.add(ids[key], text)
+    store.commit()
+    index._anchors.clear()
+    found = index.spin_texts([ids["bridge"], ids["twin"]])
+    for key, text in texts.items():
+        assert found[ids[key]].anchors == frozenset(anchors(text))
+        assert "text" not in vars(found[ids[key]]), "judged on its saved anchors, its text not read yet"
+        assert found[ids[key]].text == text  # read when asked (to verify)
+    # A spun copy of the old article still joins its story.
+    copy = spun(BRIDGE, 0.4, seed=5)
+    copy_id = store_articles(store, {"copy": copy})["copy"]
+    story, matches = index.add(copy_id, copy)
+    assert story == ids["bridge"] and [m.similar_id for m in matches] == [ids["bridge"]]
+
+
 def test_real_spun_copies_link_when_the_shared_data_is_there():
     path = SHARED_DATA / "qdnd-crawler-bodies" / "articles.json"
     if not path.is_file():

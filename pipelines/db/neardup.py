@@ -63,17 +63,33 @@ class NearDupTables:
             found.update((row[0], Signature.from_blob(row[1], row[2])) for row in cursor)
         return found
 
-    def save_signature(self, article_id: int, signature: Signature, spun: SpinSignature | None = None) -> int:
-        """Store (or replace) an article's signatures; return its sequence number, one more than any before."""
+    def save_signature(self, article_id: int, signature: Signature, spun: SpinSignature | None = None,
+                       anchor_words: Iterable[str] | None = None) -> int:
+        """Store (or replace) an article's signatures, and its anchors themselves; return its
+        sequence number, one more than any before."""
         self.begin()
         row = self.db.execute(
             "INSERT OR REPLACE INTO neardup_signatures "
-            "(article_id, shingles, signature, signed, seq, anchors, anchor_count) "
-            f"VALUES (?, ?, ?, ?, {LAST_SEQ} + 1, ?, ?) RETURNING seq",
+            "(article_id, shingles, signature, signed, seq, anchors, anchor_count, anchor_words) "
+            f"VALUES (?, ?, ?, ?, {LAST_SEQ} + 1, ?, ?, ?) RETURNING seq",
             [article_id, signature.size, signature.to_blob(), utc_now(),
-             spun.to_blob() if spun else None, spun.anchors if spun else None],
+             spun.to_blob() if spun else None, spun.anchors if spun else None,
+             "\n".join(sorted(anchor_words)) if anchor_words is not None else None],
         ).fetchone()
         return int(row[0])
+
+    def anchor_words(self, ids: Iterable[int]) -> dict[int, frozenset[str]]:
+        """The anchors saved with the signatures of ``ids`` (those signed without them are left out)."""
+        ids = list(ids)
+        found: dict[int, frozenset[str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cursor = self.db.execute(
+                "SELECT article_id, anchor_words FROM neardup_signatures "
+                f"WHERE article_id IN ({', '.join('?' * len(chunk))}) AND anchor_words IS NOT NULL", chunk,
+            )
+            found.update((article_id, frozenset(filter(None, words.split("\n")))) for article_id, words in cursor)
+        return found
 
     def article_texts(self, ids: Iterable[int]) -> dict[int, str]:
         """The text of each of ``ids`` (the spun-copy verification reads its few candidates)."""
