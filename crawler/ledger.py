@@ -75,7 +75,7 @@ class SharedLedger(RunLedger):
     def take(self, name: str, limit: int) -> bool:
         return bool(self._take(keys=[self.keys.counts], args=[name, limit]))
 
-    # --- many at once: a sitemap's URLs in a few round trips (see NewsSpider.article_requests) ---
+    # --- many at once: a sitemap's URLs in a few round trips (see NewsSpider.queue_articles) ---
     def not_requested(self, urls: list[str]) -> list[str]:
         """Those of ``urls`` this run has not asked for."""
         if not urls:
@@ -85,10 +85,3 @@ class SharedLedger(RunLedger):
     def take_up_to(self, name: str, limit: int, wanted: int) -> int:
         """Count up to ``wanted`` more under ``name`` within ``limit``; how many were granted."""
         return int(self._take_up_to(keys=[self.keys.counts], args=[name, limit, wanted]))
-
-    def claim_all(self, urls: list[str]) -> list[str]:
-        """Mark ``urls`` requested; those that were not already (another worker may have been first)."""
-        pipe = self.server.pipeline(transaction=False)
-        for url in urls:
-            pipe.sadd(self.keys.seen, url)
-        return [url for url, added in zip(urls, pipe.execute()) if added]

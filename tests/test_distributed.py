@@ -100,6 +100,17 @@ def test_a_request_stays_in_flight_until_its_work_is_done(redis_url, tmp_path):
     scheduler.close("finished")
 
 
+def test_a_sitemaps_urls_are_claimed_and_queued_in_one_step(redis_url, tmp_path):
+    scheduler = open_scheduler(redis_url, tmp_path)
+    server = scheduler.server
+    urls = ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
+    server.sadd(KEYS.seen, urls[1])  # another worker claimed it first
+    assert scheduler.queue_claimed([(url, request(url)) for url in urls]) == [urls[0]]
+    assert server.sismember(KEYS.seen, urls[0]) and server.zcard(KEYS.requests) == 1
+    assert scheduler.next_request().url == urls[0]
+    scheduler.close("finished")
+
+
 def test_a_silent_workers_requests_go_back_to_the_queue(redis_url, tmp_path):
     dead = open_scheduler(redis_url, tmp_path)
     for name in "ab":

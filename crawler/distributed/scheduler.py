@@ -144,6 +144,21 @@ return 1
 """
 
 
+# Claim each URL for the run and queue its request in one step: a worker killed in between leaves
+# neither (a URL claimed but never queued would be skipped by every worker for the rest of the run).
+# KEYS: the run's seen set, its queue; ARGV: url, score, request, url, score, request...
+CLAIM_AND_QUEUE = """
+local queued = {}
+for i = 1, #ARGV, 3 do
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], tonumber(ARGV[i + 1]), ARGV[i + 2])
+    queued[#queued + 1] = ARGV[i]
+  end
+end
+return queued
+"""
+
+
 def shared_scheduler(crawler: Any) -> SharedScheduler | None:
     """The crawl's scheduler when it is a worker's (a SharedScheduler), else None (also before the
     engine starts)."""
@@ -206,7 +221,8 @@ class SharedScheduler(Scheduler):
         # Items that carry their request's token to the record pipeline (by id: items are unhashable).
         self._carried: dict[int, str] = {}
         self._scripts = {name: server.register_script(source) for name, source in
-                         {"beat": BEAT, "reclaim": RECLAIM, "join": JOIN, "finish": FINISH, "return": RETURN}.items()}
+                         {"beat": BEAT, "reclaim": RECLAIM, "join": JOIN, "finish": FINISH, "return": RETURN,
+                          "claim": CLAIM_AND_QUEUE}.items()}
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SharedScheduler:
@@ -271,6 +287,19 @@ class SharedScheduler(Scheduler):
         if request is not None and self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
+
+    def queue_claimed(self, requests: list[tuple[str, Request]]) -> list[str]:
+        """Claim each ``(url, request)``'s URL in the run's ledger and queue its request, atomically;
+        the URLs that were not claimed already (the others' requests are dropped)."""
+        args: list[Any] = []
+        for url, request in requests:
+            args += [url, -request.priority, self.queue._encode_request(request)]
+        if not args:
+            return []
+        queued = [url.decode() for url in self._scripts["claim"](keys=[self.keys.seen, self.keys.requests], args=args)]
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis", len(queued))
+        return queued
 
     def seeded(self) -> None:
         """The seeder's start requests are all queued: the run can end once they are done."""

@@ -305,11 +305,12 @@ class NewsSpider(ArchiveSpider):
             return None
         return url
 
-    def article_requests(self, site: Site, links: list[tuple[str, datetime | None]]) -> Iterator[scrapy.Request]:
+    def queue_articles(self, site: Site, links: list[tuple[str, datetime | None]]) -> None:
         """:meth:`article_request` for many links at once, for a worker: a sitemap's 50,000 URLs cost a
-        few round trips to Redis a thousand URLs (requested? stored? budget, claims), not five each."""
-        ledger, archive = self.ledger, self.archive
-        assert isinstance(ledger, SharedLedger) and isinstance(archive, SharedArchive)
+        few round trips to Redis a thousand URLs (requested? stored? budget), not five each; each
+        granted URL is claimed and its request queued in Redis in one step (see queue_claimed)."""
+        ledger, archive, scheduler = self.ledger, self.archive, shared_scheduler(self.crawler)
+        assert isinstance(ledger, SharedLedger) and isinstance(archive, SharedArchive) and scheduler is not None
         for start in range(0, len(links), 1000):
             candidates: dict[str, str] = {}  # url -> the link as found
             for link, published in links[start:start + 1000]:
@@ -326,8 +327,10 @@ class NewsSpider(ArchiveSpider):
             granted = ledger.take_up_to(site.name, site.max_pages, len(wanted))
             for _ in wanted[granted:]:
                 inc_stat(self.crawler, "news/over_budget", site.name)
-            for url in ledger.claim_all(wanted[:granted]):
-                yield self._make_request(site, url, "article", self.parse_page, 0, news_links=[candidates[url]])
+            scheduler.queue_claimed([
+                (url, self._make_request(site, url, "article", self.parse_page, 0, news_links=[candidates[url]]))
+                for url in wanted[:granted]
+            ])
 
     def article_request(self, site: Site, link: str, published: datetime | None = None,
                         depth: int = 0) -> scrapy.Request | None:
@@ -408,7 +411,7 @@ class NewsSpider(ArchiveSpider):
             else:  # on one machine: the URL waits in the frontier until the scheduler has room
                 self.frontier.add(site.name, site, entry.url, entry.published)
         if articles:
-            yield from self.article_requests(site, articles)
+            self.queue_articles(site, articles)
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """A home, listing or article page: the workers say which; an item for an article, links for a listing."""
