@@ -4,8 +4,7 @@ A spider class may define ``check_arguments(settings, **spider_args)``; its
 ValueError (SitesError included) is printed as one ``Error:`` line naming the
 file, site and field, with exit status 1, instead of a traceback from inside
 the crawler. A crawl closed because its database could not be opened
-(:data:`pipelines.runs.STORE_FAILED`) exits with status 1 too, and so does a worker of a
-distributed crawl whose ``REDIS_URL`` cannot be reached.
+(:data:`pipelines.runs.STORE_FAILED`) exits with status 1 too.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from crawler.checks import check_settings
 from crawler.commands import print_store_error
-from crawler.distributed.connection import RedisUnavailable, connect, redis_url
 from pipelines.runs import store_failed
 
 
@@ -53,13 +51,6 @@ class Command(ScrapyCrawlCommand):
                 check_settings(self.settings)
                 check(self.settings, **opts.spargs)
             except ValueError as exc:
-                print(f"Error: {exc}", file=sys.stderr)
-                self.exitcode = 1
-                return
-        if getattr(spidercls, "redis_role", None) == "worker" and redis_url(self.settings):
-            try:  # a worker of a distributed crawl: its Redis must be there before anything starts
-                connect(self.settings).close()
-            except RedisUnavailable as exc:
                 print(f"Error: {exc}", file=sys.stderr)
                 self.exitcode = 1
                 return

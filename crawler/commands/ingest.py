@@ -10,7 +10,7 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
 from crawler.checks import check_settings
-from crawler.commands import describe_counts
+from crawler.commands import describe_counts, print_store_error
 from crawler.spiders.ingest import IngestSpider
 from pipelines.runs import run_counts, store_failed
 
@@ -74,6 +74,7 @@ class Command(ScrapyCommand):
         reason = crawler.stats.get_value("finish_reason") if crawler.stats is not None else None
         if self.crawler_process.bootstrap_failed or store_failed(crawler.stats):
             self.exitcode = 1
+            print_store_error(crawler)
             return
         if reason not in CLEAN_ENDS:
             self.exitcode = 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from crawler.distributed.connection import Keys, redis_url
+from crawler.distributed.connection import Keys, is_worker, redis_url
 from crawler.distributed.pace import hand_over_pace
 
 logger = logging.getLogger(__name__)
@@ -28,13 +28,12 @@ class DistributedCrawl:
         return cls(crawler)
 
     def update_settings(self, settings: Any) -> None:
-        if not redis_url(settings) or getattr(self.crawler.spidercls, "redis_role", None) != "worker":
+        if not is_worker(self.crawler):
             return
-        keys = Keys.from_settings(settings)
         worker = {
-            # scrapy-redis's scheduler, with each worker's requests held until they are done.
+            # scrapy-redis's scheduler, with each worker's requests held until they are done; its
+            # queue (SharedQueue) and fingerprints are those of the run, which SharedScheduler opens.
             "SCHEDULER": "crawler.distributed.scheduler.SharedScheduler",
-            "SCHEDULER_QUEUE_CLASS": "crawler.distributed.scheduler.SharedQueue",
             "DUPEFILTER_CLASS": "crawler.distributed.scheduler.SharedDupeFilter",
             # The queue and fingerprints belong to the run, which ends when every worker is done
             # (not when one of them closes): SharedScheduler clears them then.
@@ -47,20 +46,17 @@ class DistributedCrawl:
         }
         for name, value in worker.items():
             settings.set(name, value, priority=PRIORITY)
-        settings["ITEM_PIPELINES"] = {
-            **{path: None for path in settings.getdict("ITEM_PIPELINES")},
-            "crawler.distributed.worker.RecordPushPipeline": 800,
+        components = {
+            # The records go to Redis for the writer (scrapy ingest) instead of into the database.
+            "ITEM_PIPELINES": {**{path: None for path in settings.getdict("ITEM_PIPELINES")},
+                               "crawler.distributed.worker.RecordPushPipeline": 800},
+            "DOWNLOADER_MIDDLEWARES": {"crawler.distributed.pace.SharedPaceMiddleware": 990},
+            "SPIDER_MIDDLEWARES": {"crawler.distributed.scheduler.FinishedRequests": 0},
+            "EXTENSIONS": {"crawler.middlewares.SiteAutoThrottle": None},
         }
-        settings.set("ITEM_PIPELINES", settings["ITEM_PIPELINES"], priority=PRIORITY)
+        for name, changes in components.items():
+            settings.set(name, {**settings.getdict(name), **changes}, priority=PRIORITY)
         # The sites' delays go to SharedPaceMiddleware; the local slots' are 0 (see pace.py).
         hand_over_pace(settings)
-        downloader = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
-        downloader["crawler.distributed.pace.SharedPaceMiddleware"] = 990
-        settings.set("DOWNLOADER_MIDDLEWARES", downloader, priority=PRIORITY)
-        spider_mw = dict(settings.getdict("SPIDER_MIDDLEWARES"))
-        spider_mw["crawler.distributed.scheduler.FinishedRequests"] = 0
-        settings.set("SPIDER_MIDDLEWARES", spider_mw, priority=PRIORITY)
-        extensions = dict(settings.getdict("EXTENSIONS"))
-        extensions["crawler.middlewares.SiteAutoThrottle"] = None
-        settings.set("EXTENSIONS", extensions, priority=PRIORITY)
-        logger.info("Distributed crawl: a worker of %s (keys %s:*)", redis_url(settings), keys.prefix)
+        logger.info("Distributed crawl: a worker of %s (keys %s:*)", redis_url(settings),
+                    Keys.from_settings(settings).prefix)

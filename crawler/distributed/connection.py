@@ -13,8 +13,9 @@ import redis
 from scrapy_redis.connection import get_redis_from_settings
 
 
-class RedisUnavailable(RuntimeError):
-    """``REDIS_URL`` is set but names no Redis this process can reach."""
+class RedisUnavailable(ValueError):
+    """``REDIS_URL`` is set but names no Redis this process can reach: a mistake in the settings,
+    which the commands say in one ``Error:`` line (the spiders' ``check_arguments``)."""
 
 
 def redis_url(settings: Any) -> str:

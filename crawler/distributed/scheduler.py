@@ -62,23 +62,22 @@ redis.call('HSET', KEYS[2], token, found[2] .. ':' .. found[1])
 return {token, found[1]}
 """
 
-# Requests of the in-flight hashes named back to the queue, the hashes deleted.
-RETURN = """
-local moved = 0
-for _, hash in ipairs(KEYS) do
-  if hash ~= KEYS[1] then
-    local entries = redis.call('HGETALL', hash)
-    for i = 2, #entries, 2 do
-      local entry = entries[i]
-      local sep = string.find(entry, ':', 1, true)
-      redis.call('ZADD', KEYS[1], tonumber(string.sub(entry, 1, sep - 1)), string.sub(entry, sep + 1))
-      moved = moved + 1
-    end
-    redis.call('DEL', hash)
+# Lua: the requests of an in-flight hash back to a queue (each entry keeps its score), the hash
+# deleted; how many. Both scripts that give requests back begin with it.
+MOVE_BACK = """
+local function move_back(hash, queue)
+  local entries = redis.call('HGETALL', hash)
+  for i = 2, #entries, 2 do
+    local sep = string.find(entries[i], ':', 1, true)
+    redis.call('ZADD', queue, tonumber(string.sub(entries[i], 1, sep - 1)), string.sub(entries[i], sep + 1))
   end
+  redis.call('DEL', hash)
+  return #entries / 2
 end
-return moved
 """
+
+# A worker's own requests back to its queue. KEYS: the queue, its in-flight hash.
+RETURN = MOVE_BACK + "return move_back(KEYS[2], KEYS[1])"
 
 # A worker's beat: it counts as alive until Redis time + ARGV[2] seconds.
 BEAT = """
@@ -89,23 +88,17 @@ return 1
 
 # Workers whose beat ran out: their requests go back to their run's queue, they leave the lists.
 # KEYS: workers, worker scopes; ARGV: the prefix of in-flight hashes, the prefix of run keys.
-RECLAIM = """
+RECLAIM = MOVE_BACK + """
 local now = redis.call('TIME')
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now[1] + now[2] / 1e6)
 local moved = 0
 for _, worker in ipairs(dead) do
   local scope = redis.call('HGET', KEYS[2], worker)
-  local hash = ARGV[1] .. worker
-  local entries = redis.call('HGETALL', hash)
-  for i = 2, #entries, 2 do
-    local entry = entries[i]
-    local sep = string.find(entry, ':', 1, true)
-    if scope then
-      redis.call('ZADD', ARGV[2] .. scope .. ':requests', tonumber(string.sub(entry, 1, sep - 1)), string.sub(entry, sep + 1))
-      moved = moved + 1
-    end
+  if scope then
+    moved = moved + move_back(ARGV[1] .. worker, ARGV[2] .. scope .. ':requests')
+  else
+    redis.call('DEL', ARGV[1] .. worker)
   end
-  redis.call('DEL', hash)
   redis.call('ZREM', KEYS[1], worker)
   redis.call('HDEL', KEYS[2], worker)
 end

@@ -10,7 +10,6 @@ feed in full next time). ``scrapy ingest`` turns them into rows.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import socket
@@ -51,8 +50,7 @@ class RecordPushPipeline:
         scheduler = shared_scheduler(self.crawler)
         self.worker = scheduler.worker if scheduler is not None else self.worker
         self.records.push("run", {
-            "worker": self.worker, "run": scheduler.run_id if scheduler is not None else "",
-            "host": socket.gethostname(), "pid": os.getpid(), "command": getattr(spider, "command", "crawl news"),
+            "worker": self.worker, "host": socket.gethostname(), "pid": os.getpid(),
             "sites": [site.name for site in getattr(spider, "sites", [])],
             # The crawl_runs row `scrapy schedule` made for this crawl, which the writer fills in.
             "crawl_run_id": self.crawler.settings.getint("CRAWL_RUN_ID"), **fields,
@@ -63,10 +61,10 @@ class RecordPushPipeline:
 
     def process_item(self, item: Any) -> Any:
         scheduler = shared_scheduler(self.crawler)
-        data = dataclasses.asdict(item) if dataclasses.is_dataclass(item) else ItemAdapter(item).asdict()
+        data = ItemAdapter(item).asdict()
         self.records.push("article", data, scheduler.carried(item) if scheduler is not None else None)
         self.crawler.stats.inc_value("redis/pushed")
-        inc_stat(self.crawler, "store/pushed", ItemAdapter(item).get("site"))
+        inc_stat(self.crawler, "store/pushed", data.get("site"))
         return item
 
     def page_failed(self, url: str, stage: str, reason: str, site: str | None = None, skipped: bool = False) -> None:
@@ -87,7 +85,6 @@ class RecordPushPipeline:
             event="finish", status=status, counts=counts,
             site_counts={site: run_counts(stats, site) for site in sites},
             validators=self.validators if reason == "finished" else {},
-            pushed=stats.get_value("redis/pushed", 0),
         )
         runs_logger.info("Worker %s %s: %s, %d records pushed to the writer", self.worker, status,
                          describe_counts(counts, "pages", "failed"), stats.get_value("redis/pushed", 0))

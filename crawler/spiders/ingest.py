@@ -21,7 +21,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from twisted.internet.task import LoopingCall
 
-from crawler.distributed.connection import Keys, RedisUnavailable, connect, redis_url
+from crawler.distributed.connection import Keys, connect, redis_url
 from crawler.distributed.records import RecordQueue, decode
 from crawler.distributed.runs import SILENT_GRACE, Validators, WorkerRuns
 from crawler.distributed.writer import Mirror, WriterLock
@@ -79,10 +79,7 @@ class IngestSpider(ArchiveSpider):
                 "REDIS_URL is not set: scrapy ingest stores the records that workers push to Redis. Set it "
                 "to the workers' Redis (REDIS_URL=redis://HOST:6379/0, or -s REDIS_URL=...)"
             )
-        try:
-            server = connect(settings)
-        except RedisUnavailable as exc:
-            raise ValueError(str(exc)) from None
+        server = connect(settings)
         try:
             WriterLock(server, Keys.from_settings(settings), settings.getfloat("INGEST_LOCK_SECONDS", 30.0)).check()
         finally:
@@ -198,20 +195,22 @@ class IngestSpider(ArchiveSpider):
         :meth:`WorkerRuns.settle_silent`): only while no record waits, the live workers read first."""
         if self.runs is None:
             return
-        seconds, micros = self.server.time()
-        alive = {member.decode() for member in
-                 self.server.zrangebyscore(self.keys.workers, f"({seconds + micros / 1e6}", "+inf")}
+        alive = self.live_workers()
         if self.queue.backlog() == 0:
             if self.runs.settle_silent(alive, grace):
                 self.store.commit()
         else:
             self.runs.suspects.clear()
 
-    def crawl_is_over(self) -> bool:
-        """No worker alive (by Redis's clock) and no run under way."""
+    def live_workers(self) -> set[str]:
+        """The workers whose beat has not run out, by Redis's clock."""
         seconds, micros = self.server.time()
-        alive = self.server.zcount(self.keys.workers, f"({seconds + micros / 1e6}", "+inf")
-        return not alive and not self.server.scard(self.keys.runs)
+        return {member.decode() for member in
+                self.server.zrangebyscore(self.keys.workers, f"({seconds + micros / 1e6}", "+inf")}
+
+    def crawl_is_over(self) -> bool:
+        """No worker alive and no run under way."""
+        return not self.live_workers() and not self.server.scard(self.keys.runs)
 
     def ingest(self, raw: bytes) -> ArticleItem | None:
         """The item of an article record; a failure or run record applied at once (None)."""

@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
 from crawler.distributed.archive import SharedArchive
-from crawler.distributed.connection import Keys, connect, is_worker
+from crawler.distributed.connection import Keys, connect, is_worker, redis_url
 from crawler.distributed.scheduler import request_finished, shared_scheduler
 from crawler.failures import fetch_reason
 from crawler.frontier import Frontier
@@ -96,7 +96,8 @@ class NewsSpider(ArchiveSpider):
 
     @classmethod
     def check_arguments(cls, settings: Any, **spider_args: Any) -> None:
-        """Raise SitesError/ValueError for a bad sites file or bad ``-a`` values, before any crawl starts."""
+        """Raise SitesError/ValueError for a bad sites file, bad ``-a`` values or a ``REDIS_URL`` out of
+        reach, before any crawl starts."""
         # Scrapy makes any -a NAME=VALUE a spider attribute: a misspelt field (-a max_page=5) was
         # ignored without a word, and the crawl ran with the sites file's value.
         unknown = sorted(set(spider_args) - {"site", "url", "since"} - site_fields())
@@ -111,6 +112,8 @@ class NewsSpider(ArchiveSpider):
             parse_since(spider.since_arg)
         except ValueError as exc:
             raise ValueError(f"spider arguments (-a), {exc}") from None
+        if redis_url(settings):  # a worker of a distributed crawl: its Redis must be there first
+            connect(settings).close()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
