@@ -29,7 +29,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -38,7 +37,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import BenchFailure, process_tree, rss_mb  # noqa: E402
+from bench.measure import BenchFailure, PeakRss  # noqa: E402
 from crawler.distributed.connection import Keys  # noqa: E402
 from crawler.distributed.records import RecordQueue  # noqa: E402
 from crawler.items import ArticleItem  # noqa: E402
@@ -47,28 +46,6 @@ from tests.manysite import ManySite  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 
 SCRAPY = [sys.executable, "-m", "scrapy"]
-
-
-class TreePeak:
-    """The peak of the summed RSS of several processes and their descendants."""
-
-    def __init__(self) -> None:
-        self.pids: list[int] = []
-        self.peak = 0.0
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self.done.wait(0.1):
-            self.peak = max(self.peak, rss_mb([pid for root in self.pids for pid in process_tree(root)]))
-
-    def __enter__(self) -> TreePeak:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join()
 
 
 def start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -97,11 +74,11 @@ def crawl(workers: int, site: ManySite, server: RedisServer, work: Path) -> tupl
     arguments = ["crawl", "news", "-a", f"url={site.base}/", "-a", "delay=0", "-a", "concurrency=16", "-a", "since=0",
                  "-s", "EXTRACT_WORKERS=1", "-s", "AUTOTHROTTLE_ENABLED=False"]
     started = time.perf_counter()
-    with TreePeak() as peak:
+    with PeakRss() as peak:
         writer = (start(["ingest", "-a", "idle=0.5"], work / f"ingest-{workers}.log", env), work / f"ingest-{workers}.log")
         crawlers = [(start(arguments, work / f"worker-{workers}-{n}.log", env), work / f"worker-{workers}-{n}.log")
                     for n in range(workers)]
-        peak.pids = [process.pid for process, _ in [writer, *crawlers]]
+        peak.roots = [process.pid for process, _ in [writer, *crawlers]]
         wait_all(crawlers, 600)
         wait_all([writer], 600)
     seconds = time.perf_counter() - started
@@ -123,9 +100,9 @@ def writer_ceiling(records: int, server: RedisServer, work: Path) -> tuple[float
     db = work / "writer.db"
     env = {**os.environ, "NEWS_DB": str(db), "REDIS_URL": server.url}
     started = time.perf_counter()
-    with TreePeak() as peak:
+    with PeakRss() as peak:
         writer = start(["ingest", "-a", "idle=0.3"], work / "writer.log", env)
-        peak.pids = [writer.pid]
+        peak.roots = [writer.pid]
         wait_all([(writer, work / "writer.log")], 600)
     seconds = time.perf_counter() - started
     stored_once(db, records)

@@ -78,18 +78,22 @@ def process_cpu(pid: int) -> float | None:
 
 class PeakRss:
     """The highest RSS of a process (with its descendants when ``tree``), sampled every 0.1 s in a thread;
-    also the last CPU time seen of the process itself (``own_cpu``: the engine, without its workers)."""
+    also the last CPU time seen of the process itself (``own_cpu``: the engine, without its workers).
+    ``roots`` may name more processes, started later: their trees' RSS are summed."""
 
-    def __init__(self, pid: int, tree: bool = True) -> None:
-        self.pid, self.tree = pid, tree
+    def __init__(self, *pids: int, tree: bool = True) -> None:
+        self.roots, self.tree = list(pids), tree
         self.peak = self.own_cpu = 0.0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while True:
-            self.peak = max(self.peak, rss_mb(process_tree(self.pid) if self.tree else [self.pid]))
-            self.own_cpu = process_cpu(self.pid) or self.own_cpu
+            roots = list(self.roots)
+            pids = [pid for root in roots for pid in (process_tree(root) if self.tree else [root])]
+            self.peak = max(self.peak, rss_mb(pids))
+            if roots:
+                self.own_cpu = process_cpu(roots[0]) or self.own_cpu
             if self.done.wait(0.1):
                 return
 

@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:
@@ -41,6 +34,9 @@ class RedisServer:
 
     def start(self, attempts: int = 5) -> RedisServer:
         import redis
+
+        # Imported here: browse_support imports conftest, which imports this module.
+        from tests.browse_support import free_port
 
         for _ in range(attempts):  # a port taken between free_port() and the bind: try another
             self.port = free_port()
