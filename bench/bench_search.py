@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.vn_corpus import Corpus, vietnamese_texts  # noqa: E402
+from pipelines.db.schema import fill_recent_search  # noqa: E402
 from pipelines.db.store import ARTICLE_COLUMNS, NewsStore  # noqa: E402
 from pipelines.vietnamese.text import fold  # noqa: E402
 from tests.browse_support import datasette_command, free_port, serve  # noqa: E402
@@ -66,6 +67,7 @@ def fill(path: Path, count: int, seed: int = 1) -> None:
     insert = f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     store.begin()
     started = time.monotonic()
+    search_rows: list[tuple[int, str, str]] = []
     for first in range(1, count + 1, CHUNK):
         ids = range(first, min(first + CHUNK, count + 1))
         sites = rng.choice(len(SITES), size=len(ids), p=site_weights / site_weights.sum())
@@ -84,13 +86,17 @@ def fill(path: Path, count: int, seed: int = 1) -> None:
             }
             rows.append([article_id, *(values[c] for c in ARTICLE_COLUMNS), published, published, article_id])
             urls.append((url, article_id, published, "crawl"))
-            store.search_rows.append((article_id, title_folded, text_folded))
+            search_rows.append((article_id, title_folded, text_folded))
         store.db.conn.executemany(insert, rows)
         store.db.conn.executemany("INSERT INTO article_urls (url, article_id, first_seen, via) VALUES (?, ?, ?, ?)", urls)
-        store.write_search_rows()
+        # The index of every article here; the recent one once, at the end (the store would index
+        # each article in both and take the older ones out of the recent one again).
+        store.db.conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", search_rows)
+        search_rows.clear()
         done = ids[-1]
         rate = done / (time.monotonic() - started)
         print(f"  filled {done:,}/{count:,} articles ({rate:,.0f}/s)", end="\r", flush=True)
+    fill_recent_search(store.db)
     store.db.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
     store.close()
     print(f"  filled {count:,} articles in {time.monotonic() - started:.0f} s, {path.stat().st_size / 1e9:.1f} GB")

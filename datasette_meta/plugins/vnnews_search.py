@@ -25,6 +25,7 @@ import sqlite3
 import unicodedata
 from bisect import bisect_left
 from functools import lru_cache
+from itertools import islice
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
@@ -80,21 +81,47 @@ def exact_score(document: str | None, query: str | None) -> int:
 
 
 def snippet(text: str | None, query: str | None, size: int = SNIPPET_WORDS) -> str:
-    """The passage of ``size`` words holding the most distinct query words, matches marked."""
+    """The passage of ``size`` words holding the most distinct query words, matches marked.
+
+    Of the windows that start four words before each of the first 64 matches, the first with the
+    most distinct query words. The text is read only as far as that takes: a window with every
+    query word in it cannot be beaten, and it usually comes early (50 snippets a search page).
+    """
     if not text:
         return ""
     wanted = {_folded(word) for word in _WORD.findall(unicodedata.normalize("NFC", query or ""))}
-    words = list(_WORD.finditer(text))
-    hits = [(i, folded) for i, word in enumerate(words) if (folded := _folded(word.group())) in wanted]
-    positions = [i for i, _ in hits]
-    start = 0
-    best = 0
-    for hit in positions[:64]:  # a window starting a little before each of the first hits
-        first = max(hit - 4, 0)
-        inside = hits[bisect_left(positions, first) : bisect_left(positions, first + size)]
-        covered = len({folded for _, folded in inside})
+    # Folding keeps an NFC word's length: a word of another length cannot be a query word.
+    lengths = {len(word) for word in wanted} if unicodedata.is_normalized("NFC", text) else None
+    words: list[re.Match[str]] = []
+    positions: list[int] = []  # the matches: their places in words, and their folded forms
+    folds: list[str] = []
+    tokens = _WORD.finditer(text)
+
+    def read_to(count: int) -> bool:
+        """Read words until ``count`` are known; False when the text has no more."""
+        before = len(words)
+        for match in islice(tokens, max(count - before, 0)):
+            word = match.group()
+            if (lengths is None or len(word) in lengths) and (folded := _folded(word)) in wanted:
+                positions.append(len(words))
+                folds.append(folded)
+            words.append(match)
+        return len(words) > before
+
+    start = best = 0
+    for hit_number in range(64):  # a window starting a little before each of the first hits
+        while hit_number >= len(positions) and read_to(len(words) + 4 * size):
+            pass
+        if hit_number >= len(positions):
+            break
+        first = max(positions[hit_number] - 4, 0)
+        read_to(first + size)
+        covered = len(set(folds[bisect_left(positions, first) : bisect_left(positions, first + size)]))
         if covered > best:
             start, best = first, covered
+            if best == len(wanted):
+                break
+    read_to(start + size)
     window = words[start : start + size]
     if not window:
         return ""

@@ -222,6 +222,8 @@ class NewsStore(ArchiveReader, NearDupTables):
         # inserted terms in memory until another write comes, then writes them out as a new
         # segment; one insert per article between other writes cost a segment per article.
         self.search_rows: list[tuple[int, str, str]] = []
+        # The recent search index holds the ids above this (None: not pruned yet by this store).
+        self._recent_floor: int | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
@@ -328,6 +330,7 @@ class NewsStore(ArchiveReader, NearDupTables):
         )
         self.write_search_rows()  # the old row may be among them
         self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        self.db.execute("DELETE FROM articles_fts_recent WHERE rowid = ?", [article_id])
         self._index(article_id, adapter)
         if adapter.get("via") != "reextract":  # re-extraction reads the stored page: nothing new to keep
             self._save_page(article_id, adapter["url"], adapter.get("page_gz"))
@@ -364,10 +367,21 @@ class NewsStore(ArchiveReader, NearDupTables):
         ))
 
     def write_search_rows(self) -> None:
-        """Write the queued search rows (inside the batch; :meth:`commit` calls it)."""
-        if self.search_rows:
-            self.db.conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", self.search_rows)
-            self.search_rows.clear()
+        """Write the queued search rows (inside the batch; :meth:`commit` calls it): into the index of
+        every article, and those among the newest into the recent index, from which the articles
+        now older than its window leave."""
+        if not self.search_rows:
+            return
+        conn = self.db.conn
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", self.search_rows)
+        newest = conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+        floor = newest - schema.RECENT_SEARCH_ARTICLES  # ids above it are in the recent index
+        recent = [row for row in self.search_rows if row[0] > floor]
+        conn.executemany("INSERT INTO articles_fts_recent (rowid, title, text) VALUES (?, ?, ?)", recent)
+        if self._recent_floor is None or floor > self._recent_floor:
+            conn.execute("DELETE FROM articles_fts_recent WHERE rowid <= ?", [floor])
+            self._recent_floor = floor
+        self.search_rows.clear()
 
     def record_failure(self, url: str, reason: str, stage: str, run_id: int | None = None) -> None:
         """Keep a failed page or file with its reason, for the user to browse."""
