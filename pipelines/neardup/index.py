@@ -260,8 +260,8 @@ class NearDupIndex:
         new = SpinText.of(text)
         matches = keep_same_event(new, matches, self.spin_texts, spin)
         if spin_keys is not None and len(spin_keys):
-            counts = self.buckets.member_counts(spin_keys, self.settings.bucket_limit)
-            candidates = [other for other, shared in counts.items() if shared >= spin.min_bands and other not in linked]
+            shared = self.buckets.sharing(spin_keys, spin.min_bands, self.settings.bucket_limit)
+            candidates = [other for other in shared if other not in linked]
             matches = matches + find_spun(new, candidates, self.spin_texts, spin)
         self._remember_anchors(article_id, new.anchors)  # it is a candidate of the articles to come
         return matches
