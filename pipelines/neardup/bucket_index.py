@@ -39,6 +39,8 @@ SKETCH = np.dtype("<u2")
 # the whole index, happens once per 6 % growth: constant time per article; the
 # dict, some 100 bytes an entry, stays small beside the arrays).
 MERGE_AT_LEAST = 50_000
+# Candidates judged one by one by Sketches.may_match; more are judged in array operations.
+LOOP_AT_MOST = 8
 # Entries of a directory slot compared in one vectorized step (see BucketIndex._find);
 # a slot holds four on average, more only with a crowded bucket.
 _WINDOW = np.arange(16)
@@ -69,7 +71,10 @@ def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[:1] = True
     np.not_equal(values[1:], values[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    return values[starts], np.diff(starts, append=len(values))
+    counts = np.empty(len(starts), np.intp)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1:] = len(values) - starts[-1:]
+    return values[starts], counts
 
 
 def _latest(members: list[int], limit: int) -> list[int]:
@@ -187,7 +192,7 @@ class BucketIndex:
         this serves fill up (to ``limit``) as the archive grows, and a Python step per bucket
         or per member made the spun-copy lookup 1.7x slower from 1,000 to 100,000 articles.
         """
-        keys = np.unique(narrow_keys(_as_keys(keys)))
+        keys = _counted(narrow_keys(_as_keys(keys)))[0]
         buckets, members = [], []
         if len(self.keys):
             starts, runs = self._find(keys)
@@ -251,7 +256,7 @@ class BucketIndex:
         crowded_keys, crowded_starts, crowded_ends = self._crowded
         if len(unsure) and len(crowded_keys):
             # A crowded bucket (common anchors fill some by the thousand): its bounds are kept.
-            place = np.searchsorted(crowded_keys, keys[unsure]).clip(max=len(crowded_keys) - 1)
+            place = np.minimum(np.searchsorted(crowded_keys, keys[unsure]), len(crowded_keys) - 1)
             hit = crowded_keys[place] == keys[unsure]
             starts[unsure[hit]] = crowded_starts[place[hit]]
             runs[unsure[hit]] = crowded_ends[place[hit]] - crowded_starts[place[hit]]
@@ -336,9 +341,12 @@ class Sketches:
     def may_match(self, signature: Signature, ids: Iterable[int], thresholds: Thresholds) -> list[int]:
         """The ``ids`` that could be near-duplicates of ``signature`` (the unknown ones included).
 
-        A loop rather than array operations: there are a few candidates per
-        article, and for a few the loop costs less.
+        A loop for a few candidates (most articles have one or two), where it costs less than
+        array operations; those for more (articles sharing sentences with many others).
         """
+        ids = ids if isinstance(ids, list) else list(ids)
+        if len(ids) > LOOP_AT_MOST:
+            return self._may_match_arrays(signature, ids, thresholds)
         low, known, kept = signature.values.astype(SKETCH), len(self.sizes), []
         for article_id in ids:
             size = int(self.sizes[article_id]) if article_id < known else 0
@@ -351,6 +359,23 @@ class Sketches:
                     continue
             kept.append(article_id)
         return kept
+
+    def _may_match_arrays(self, signature: Signature, ids: list[int], thresholds: Thresholds) -> list[int]:
+        """:meth:`may_match` in array operations: the same test on all candidates at once."""
+        wanted = np.array(ids, np.int64)
+        known = wanted < len(self.sizes)
+        sizes = np.zeros(len(wanted), np.int64)
+        sizes[known] = self.sizes[wanted[known]]
+        upper = np.zeros(len(wanted))
+        upper[known] = np.count_nonzero(self.values[wanted[known]] == signature.values.astype(SKETCH), axis=1)
+        upper /= self.num_perm
+        smaller = np.minimum(sizes, signature.size)
+        with np.errstate(divide="ignore", invalid="ignore"):  # containment() of a size 0 is 0
+            contained = np.minimum(1.0, upper * (sizes + signature.size) / ((1.0 + upper) * smaller))
+        contained[smaller == 0] = 0.0
+        ruled_out = (sizes > 0) & (upper < thresholds.jaccard) & (
+            (smaller < thresholds.min_shingles) | (contained < thresholds.containment))
+        return wanted[~ruled_out].tolist()
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"sketches": self.values, "sizes": self.sizes}
