@@ -77,6 +77,12 @@ def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[starts], counts
 
 
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """``keys`` without repeats (an article's band keys differ but for a chance collision)."""
+    keys = np.sort(keys)
+    return keys if len(keys) < 2 or np.all(keys[1:] != keys[:-1]) else np.unique(keys)
+
+
 def _latest(members: list[int], limit: int) -> list[int]:
     """The latest ``limit`` articles of a bucket's recent list (kept in order; 0: all)."""
     if not limit or len(members) <= limit:
@@ -161,8 +167,24 @@ class BucketIndex:
         new article from growing with the archive.
         """
         keys = narrow_keys(_as_keys(keys))
+        return self._members(keys, limit, self._find(keys) if len(self.keys) else None)
+
+    def lookup(self, keys: Iterable[int], shared_keys: Iterable[int], at_least: int, limit: int = 0) -> tuple[set[int], list[int]]:
+        """``members(keys, limit)`` and ``sharing(shared_keys, at_least, limit)`` with one search of the arrays.
+
+        The writer's lookup of a new article: its shingle bands and its anchor bands together.
+        """
+        keys, shared_keys = narrow_keys(_as_keys(keys)), _distinct(narrow_keys(_as_keys(shared_keys)))
+        spans = self._find(np.concatenate([keys, shared_keys])) if len(self.keys) else None
+        mine, shared = (None, None) if spans is None else (
+            (spans[0][: len(keys)], spans[1][: len(keys)]), (spans[0][len(keys) :], spans[1][len(keys) :]))
+        ids, counts = self._shared(shared_keys, limit, shared)
+        return self._members(keys, limit, mine), ids[counts >= at_least].tolist()
+
+    def _members(self, keys: np.ndarray, limit: int, spans: tuple[np.ndarray, np.ndarray] | None) -> set[int]:
+        """:meth:`members` of narrowed ``keys``, with their ``spans`` in the sorted arrays (see :meth:`_find`)."""
         found: set[int] = set()
-        in_arrays = self._sorted_members(keys)
+        in_arrays = self._sorted_members(keys, spans) if spans is not None else {}
         for key in keys.tolist():
             members, recent = in_arrays.get(key, ()), self.recent.get(key)
             if recent is not None:
@@ -174,7 +196,7 @@ class BucketIndex:
 
     def member_counts(self, keys: Iterable[int], limit: int = 0) -> Counter[int]:
         """How many of ``keys``' buckets each article shares (``limit`` as in :meth:`members`)."""
-        ids, counts = self._shared(keys, limit)
+        ids, counts = self._shared_keys(keys, limit)
         return Counter(dict(zip(ids.tolist(), counts.tolist())))
 
     def sharing(self, keys: Iterable[int], at_least: int, limit: int = 0) -> list[int]:
@@ -182,20 +204,25 @@ class BucketIndex:
 
         The spun-copy candidates: an article in 3 of a new one's 12 anchor buckets.
         """
-        ids, counts = self._shared(keys, limit)
+        ids, counts = self._shared_keys(keys, limit)
         return ids[counts >= at_least].tolist()
 
-    def _shared(self, keys: Iterable[int], limit: int) -> tuple[np.ndarray, np.ndarray]:
+    def _shared_keys(self, keys: Iterable[int], limit: int) -> tuple[np.ndarray, np.ndarray]:
+        keys = _distinct(narrow_keys(_as_keys(keys)))
+        return self._shared(keys, limit, self._find(keys) if len(self.keys) else None)
+
+    def _shared(
+        self, keys: np.ndarray, limit: int, spans: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The articles in ``keys``' buckets (the latest ``limit`` of each), and in how many each.
 
         A fixed number of array operations whatever the buckets hold: the anchor buckets
         this serves fill up (to ``limit``) as the archive grows, and a Python step per bucket
         or per member made the spun-copy lookup 1.7x slower from 1,000 to 100,000 articles.
         """
-        keys = _counted(narrow_keys(_as_keys(keys)))[0]
         buckets, members = [], []
-        if len(self.keys):
-            starts, runs = self._find(keys)
+        if spans is not None:  # where ``keys`` (distinct, narrowed) are in the sorted arrays (see _find)
+            starts, runs = spans
             starts = starts.astype(np.int64)
             ends = starts + runs
             if limit:  # a bucket's ids are sorted: its latest come last
@@ -225,11 +252,9 @@ class BucketIndex:
             pairs = pairs[np.arange(len(pairs)) >= np.searchsorted(bucket, bucket, side="right") - limit]
         return _counted((pairs & np.uint64(0xFFFFFFFF)).astype(ID))
 
-    def _sorted_members(self, keys: np.ndarray) -> dict[int, list[int]]:
-        """The ids of each of ``keys`` found in the sorted arrays."""
-        if len(self.keys) == 0:
-            return {}
-        starts, runs = self._find(keys)
+    def _sorted_members(self, keys: np.ndarray, spans: tuple[np.ndarray, np.ndarray]) -> dict[int, list[int]]:
+        """The ids of each of ``keys`` found in the sorted arrays (``spans``: see :meth:`_find`)."""
+        starts, runs = spans
         return {
             int(keys[number]): self.ids[starts[number] : starts[number] + runs[number]].tolist()
             for number in np.flatnonzero(runs).tolist()
