@@ -80,7 +80,7 @@ def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _distinct(keys: np.ndarray) -> np.ndarray:
     """``keys`` without repeats (an article's band keys differ but for a chance collision)."""
     keys = np.sort(keys)
-    return keys if len(keys) < 2 or np.all(keys[1:] != keys[:-1]) else np.unique(keys)
+    return keys if len(keys) < 2 or (keys[1:] != keys[:-1]).all() else np.unique(keys)
 
 
 def _latest(members: list[int], limit: int) -> list[int]:
