@@ -184,11 +184,11 @@ class BucketIndex:
     def _members(self, keys: np.ndarray, limit: int, spans: tuple[np.ndarray, np.ndarray] | None) -> set[int]:
         """:meth:`members` of narrowed ``keys``, with their ``spans`` in the sorted arrays (see :meth:`_find`)."""
         found: set[int] = set()
-        in_arrays = self._sorted_members(keys, spans) if spans is not None else {}
+        in_arrays = self._sorted_members(keys, spans, limit) if spans is not None else {}
         for key in keys.tolist():
             members, recent = in_arrays.get(key, ()), self.recent.get(key)
-            if recent is not None:
-                members = [*members, *_as_list(recent)]
+            if recent is not None:  # both parts in order: the latest of the two are among their latest
+                members = [*members, *(_as_list(recent)[-limit:] if limit else _as_list(recent))]
             if limit and len(members) > limit:
                 members = sorted(members)[-limit:]
             found.update(members)
@@ -252,12 +252,17 @@ class BucketIndex:
             pairs = pairs[np.arange(len(pairs)) >= np.searchsorted(bucket, bucket, side="right") - limit]
         return _counted((pairs & np.uint64(0xFFFFFFFF)).astype(ID))
 
-    def _sorted_members(self, keys: np.ndarray, spans: tuple[np.ndarray, np.ndarray]) -> dict[int, list[int]]:
-        """The ids of each of ``keys`` found in the sorted arrays (``spans``: see :meth:`_find`)."""
+    def _sorted_members(
+        self, keys: np.ndarray, spans: tuple[np.ndarray, np.ndarray], limit: int = 0
+    ) -> dict[int, list[int]]:
+        """The ids of each of ``keys`` found in the sorted arrays (``spans``: see :meth:`_find`), the
+        latest ``limit`` of each (a crowded bucket's thousands are not made into a list)."""
         starts, runs = spans
+        ends = starts.astype(np.int64) + runs
+        firsts = np.maximum(starts, ends - limit) if limit else starts
         return {
-            int(keys[number]): self.ids[starts[number] : starts[number] + runs[number]].tolist()
-            for number in np.flatnonzero(runs).tolist()
+            key: self.ids[first:end].tolist()
+            for key, first, end in zip(keys[runs > 0].tolist(), firsts[runs > 0].tolist(), ends[runs > 0].tolist())
         }
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
