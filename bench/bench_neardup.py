@@ -149,16 +149,17 @@ def synthetic_texts(start: int, count: int, words: int = 300) -> list[str]:
     return texts
 
 
-def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int, bytes, int]]:
+def _sign_batch(args: tuple[int, int]) -> list[tuple[str, bytes, int, bytes, int, str]]:
     from pipelines.neardup.minhash import Signer
-    from pipelines.neardup.spin import SpinSigner
+    from pipelines.neardup.spin import SpinSigner, anchors
 
     signer, spin_signer = Signer(DEFAULTS.num_perm, DEFAULTS.shingle_size), SpinSigner()
     out = []
     # Short stored texts sign faster; the index holds the same number of buckets per article.
     for text in synthetic_texts(*args, words=150):
-        signature, spun = signer.sign(text), spin_signer.sign(text)
-        out.append((text, signature.to_blob(), signature.size, spun.to_blob(), spun.anchors))
+        found = anchors(text)
+        signature, spun = signer.sign(text), spin_signer.sign_anchors(found)
+        out.append((text, signature.to_blob(), signature.size, spun.to_blob(), spun.anchors, "\n".join(sorted(found))))
     return out
 
 
@@ -183,8 +184,8 @@ def fill(store, target: int, pool: ProcessPoolExecutor) -> None:
         store.db["articles"].insert_all(rows)
         store.db["neardup_signatures"].insert_all(
             {"article_id": i, "shingles": size, "signature": blob, "signed": utc_now(), "seq": i,
-             "anchors": anchors, "anchor_count": count}
-            for i, (_, blob, size, anchors, count) in zip(ids, batch)
+             "anchors": anchors, "anchor_count": count, "anchor_words": words}  # as a crawl saves them (m120)
+            for i, (_, blob, size, anchors, count, words) in zip(ids, batch)
         )
         store.commit()
         have += len(batch)

@@ -263,8 +263,8 @@ def evaluate_spin(spin_set: SpinSet, settings: NearDupSettings | None = None, sp
         if spun:
             matches = keep_same_event(doc.text, matches, texts, thresholds)
         if len(spin_keys):
-            counts = index.member_counts(spin_keys, settings.bucket_limit)
-            candidates = [i for i, n in counts.items() if n >= thresholds.min_bands and i not in found]
+            shared = index.sharing(spin_keys, thresholds.min_bands, settings.bucket_limit)
+            candidates = [i for i in shared if i not in found]
             result.candidates += len(candidates)
             matches += find_spun(doc.text, candidates, texts, thresholds)
         score = result.scores[doc.kind]

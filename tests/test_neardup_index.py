@@ -74,6 +74,49 @@ def test_lookups_by_directory_agree_with_a_plain_dict():
         assert by_arrays.members(probe, limit=4) == by_dict.members(probe.tolist(), limit=4)
 
 
+def test_anchor_candidates_are_counted_over_the_latest_of_each_bucket_like_a_plain_dict():
+    # Common anchors crowd some buckets by the hundred; part of each bucket is in the sorted arrays,
+    # part in the recent dict, and re-signed articles come back with older ids.
+    rng = random.Random(3)
+    common = [key(n) for n in range(1, 9)]
+    rare = [key(n) for n in range(100, 700)]
+    index, plain = BucketIndex(), {}
+    for article_id in range(1, 3001):
+        if article_id == 2000:
+            index.merge()
+        resigned = rng.random() < 0.05
+        number = rng.randint(1, article_id) if resigned else article_id
+        keys = rng.sample(common, 4) + rng.sample(rare, 8)
+        index.add(number, keys)
+        for band_key in keys:
+            plain.setdefault(band_key >> 32, set()).add(number)
+    assert index.recent and len(index.keys)
+    for limit in (0, 3, 10):
+        for _ in range(50):
+            probe = rng.sample(common, 4) + rng.sample(rare, 8)
+            expected: dict[int, int] = {}
+            for band_key in probe:
+                members = sorted(plain.get(band_key >> 32, ()))
+                for member in members[-limit:] if limit else members:
+                    expected[member] = expected.get(member, 0) + 1
+            assert dict(index.member_counts(probe, limit)) == expected
+            assert index.sharing(probe, 3, limit) == sorted(m for m, n in expected.items() if n >= 3)
+    # A recent bucket lists its articles in order, whatever order they came in.
+    assert all(members == sorted(members) for members in index.recent.values() if isinstance(members, list))
+
+
+def test_crowded_buckets_are_found_by_their_kept_bounds():
+    index = BucketIndex()
+    crowded = np.arange(1, 5001)
+    index.extend(crowded, np.full((len(crowded), 1), key(7), np.uint64))  # one bucket of 5,000 articles
+    index.extend(crowded, (np.arange(1, 5001, dtype=np.uint64) << np.uint64(40))[:, np.newaxis] + np.uint64(1 << 39))
+    assert index.members([key(7)], limit=3) == {4998, 4999, 5000}
+    assert index.sharing([key(7), (12 << 40) + (1 << 39)], 2, limit=10) == []
+    assert index.member_counts([key(7), (4999 << 40) + (1 << 39)], limit=10)[4999] == 2
+    kept_keys, starts, ends = index._crowded  # made with the directory, once per merge
+    assert kept_keys.tolist() == [key(7) >> 32] and (ends - starts).tolist() == [5000]
+
+
 def store_articles(store: NewsStore, texts: dict[str, str]) -> dict[str, int]:
     ids = {}
     for key, text in texts.items():
@@ -160,7 +203,8 @@ def test_sketches_never_rule_out_a_link_the_signatures_would_make():
     sketches.put(ids, np.stack([s.values for s in signatures]), np.array([s.size for s in signatures]))
     linked = ruled_out = 0
     for number, signature in enumerate(signatures, start=1):
-        kept = set(sketches.may_match(signature, ids.tolist(), thresholds))
+        kept = set(sketches.may_match(signature, ids.tolist(), thresholds))  # many: judged in array operations
+        assert kept == {i for i in ids.tolist() if sketches.may_match(signature, [i], thresholds)}  # as one by one
         for other_id, other in zip(ids.tolist(), signatures):
             if judge(signature, other, other_id, thresholds):
                 linked += 1

@@ -20,6 +20,7 @@ snapshot and catching up on the signatures written since (see
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable
 
@@ -38,6 +39,8 @@ SKETCH = np.dtype("<u2")
 # the whole index, happens once per 6 % growth: constant time per article; the
 # dict, some 100 bytes an entry, stays small beside the arrays).
 MERGE_AT_LEAST = 50_000
+# Candidates judged one by one by Sketches.may_match; more are judged in array operations.
+LOOP_AT_MOST = 8
 # Entries of a directory slot compared in one vectorized step (see BucketIndex._find);
 # a slot holds four on average, more only with a crowded bucket.
 _WINDOW = np.arange(16)
@@ -60,6 +63,35 @@ def _as_list(members: int | list[int]) -> list[int]:
     return [members] if isinstance(members, int) else members
 
 
+def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``values`` in order and how often each occurs: ``np.unique(return_counts=True)``
+    without its overheads, which cost more than the work on the hundred values of a lookup."""
+    values = np.sort(values)
+    first = np.empty(len(values), bool)
+    first[:1] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.empty(len(starts), np.intp)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1:] = len(values) - starts[-1:]
+    return values[starts], counts
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """``keys`` without repeats (an article's band keys differ but for a chance collision)."""
+    keys = np.sort(keys)
+    return keys if len(keys) < 2 or (keys[1:] != keys[:-1]).all() else np.unique(keys)
+
+
+def _latest(members: list[int], limit: int) -> list[int]:
+    """The latest ``limit`` articles of a bucket's recent list (kept in order; 0: all)."""
+    if not limit or len(members) <= limit:
+        return members
+    tail = members[-limit:]
+    # An article twice in a bucket (a band key repeated, or a re-signed article) takes one place.
+    return tail if len(set(tail)) == limit else sorted(set(members))[-limit:]
+
+
 class BucketIndex:
     """Band keys (uint64, kept by their top 32 bits) of articles (uint32 ids).
 
@@ -70,12 +102,14 @@ class BucketIndex:
         # Sorted by key, then by article id (so a bucket's most recent articles come last).
         self.keys = np.empty(0, KEY) if keys is None else keys
         self.ids = np.empty(0, ID) if ids is None else ids
-        # Key -> its one article id, or a list of them when the key is shared: most keys are
-        # an article's own, and a list for each would double the memory of the dict.
+        # Key -> its one article id, or a list of them (in order) when the key is shared: most keys
+        # are an article's own, and a list for each would double the memory of the dict.
         self.recent: dict[int, int | list[int]] = {}
         self.recent_entries = 0
         self._directory: np.ndarray | None = None  # made at the first lookup (see _find)
         self._bits = 0
+        # The buckets of more entries than a directory window: their keys, starts and ends (see _find).
+        self._crowded = (np.empty(0, KEY), np.empty(0, np.int64), np.empty(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.keys) + self.recent_entries
@@ -88,9 +122,11 @@ class BucketIndex:
             if members is None:
                 recent[key] = article_id
             elif isinstance(members, int):
-                recent[key] = [members, article_id]
-            else:
+                recent[key] = [members, article_id] if members <= article_id else [article_id, members]
+            elif members[-1] <= article_id:
                 members.append(article_id)
+            else:  # kept in order, so a crowded bucket's latest are its last (a re-signed article)
+                bisect.insort(members, article_id)
             self.recent_entries += 1
         if self.recent_entries >= max(MERGE_AT_LEAST, len(self.keys) // 16):
             self.merge()
@@ -131,60 +167,102 @@ class BucketIndex:
         new article from growing with the archive.
         """
         keys = narrow_keys(_as_keys(keys))
+        return self._members(keys, limit, self._find(keys) if len(self.keys) else None)
+
+    def lookup(self, keys: Iterable[int], shared_keys: Iterable[int], at_least: int, limit: int = 0) -> tuple[set[int], list[int]]:
+        """``members(keys, limit)`` and ``sharing(shared_keys, at_least, limit)`` with one search of the arrays.
+
+        The writer's lookup of a new article: its shingle bands and its anchor bands together.
+        """
+        keys, shared_keys = narrow_keys(_as_keys(keys)), _distinct(narrow_keys(_as_keys(shared_keys)))
+        spans = self._find(np.concatenate([keys, shared_keys])) if len(self.keys) else None
+        mine, shared = (None, None) if spans is None else (
+            (spans[0][: len(keys)], spans[1][: len(keys)]), (spans[0][len(keys) :], spans[1][len(keys) :]))
+        ids, counts = self._shared(shared_keys, limit, shared)
+        return self._members(keys, limit, mine), ids[counts >= at_least].tolist()
+
+    def _members(self, keys: np.ndarray, limit: int, spans: tuple[np.ndarray, np.ndarray] | None) -> set[int]:
+        """:meth:`members` of narrowed ``keys``, with their ``spans`` in the sorted arrays (see :meth:`_find`)."""
         found: set[int] = set()
-        in_arrays = self._sorted_members(keys)
+        in_arrays = self._sorted_members(keys, spans, limit) if spans is not None else {}
         for key in keys.tolist():
             members, recent = in_arrays.get(key, ()), self.recent.get(key)
-            if recent is not None:
-                members = [*members, *_as_list(recent)]
+            if recent is not None:  # both parts in order: the latest of the two are among their latest
+                members = [*members, *(_as_list(recent)[-limit:] if limit else _as_list(recent))]
             if limit and len(members) > limit:
                 members = sorted(members)[-limit:]
             found.update(members)
         return found
 
     def member_counts(self, keys: Iterable[int], limit: int = 0) -> Counter[int]:
-        """How many of ``keys``' buckets each article shares (``limit`` as in :meth:`members`).
+        """How many of ``keys``' buckets each article shares (``limit`` as in :meth:`members`)."""
+        ids, counts = self._shared_keys(keys, limit)
+        return Counter(dict(zip(ids.tolist(), counts.tolist())))
 
-        A crowded bucket is read only by its last ``limit`` entries (the arrays keep a bucket's
-        ids in order, and the recent ones are newer), so the work stays flat as buckets fill.
-        Two vectorized binary searches rather than the directory of :meth:`_find`: the
-        anchor buckets this serves are often crowded, where the directory falls back to them.
+    def sharing(self, keys: Iterable[int], at_least: int, limit: int = 0) -> list[int]:
+        """The articles that share at least ``at_least`` of ``keys``' buckets (``limit`` as in :meth:`members`).
+
+        The spun-copy candidates: an article in 3 of a new one's 12 anchor buckets.
         """
-        keys = np.unique(narrow_keys(_as_keys(keys)))
-        counts: Counter[int] = Counter()
-        spans: dict[int, tuple[int, int]] = {}  # key -> its latest entries in the sorted arrays
-        if len(self.keys):
-            starts = np.searchsorted(self.keys, keys)
-            ends = np.searchsorted(self.keys, keys, side="right")
-            if limit:
-                starts = np.maximum(starts, ends - limit)
-            spans = {key: (start, end) for key, start, end in zip(keys.tolist(), starts.tolist(), ends.tolist())
-                     if end > start}
-            if spans:  # a bucket holds an article once
-                counts.update(np.concatenate([np.unique(self.ids[a:b]) for a, b in spans.values()]).tolist())
-        for key in keys.tolist() if self.recent else ():
-            recent = self.recent.get(key)
-            if recent is None:
-                continue
-            members = set(_as_list(recent))
-            if limit:
-                # The bucket's latest ``limit`` across both places: the sorted part was counted above.
-                start, end = spans.get(key, (0, 0))
-                older = set(self.ids[start:end].tolist())
-                latest = set(sorted(older | members)[-limit:])
-                counts.subtract(older - latest)
-                members &= latest
-            counts.update(members - set(self.ids[slice(*spans[key])].tolist()) if key in spans else members)
-        return +counts
+        ids, counts = self._shared_keys(keys, limit)
+        return ids[counts >= at_least].tolist()
 
-    def _sorted_members(self, keys: np.ndarray) -> dict[int, list[int]]:
-        """The ids of each of ``keys`` found in the sorted arrays."""
-        if len(self.keys) == 0:
-            return {}
-        starts, runs = self._find(keys)
+    def _shared_keys(self, keys: Iterable[int], limit: int) -> tuple[np.ndarray, np.ndarray]:
+        keys = _distinct(narrow_keys(_as_keys(keys)))
+        return self._shared(keys, limit, self._find(keys) if len(self.keys) else None)
+
+    def _shared(
+        self, keys: np.ndarray, limit: int, spans: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The articles in ``keys``' buckets (the latest ``limit`` of each), and in how many each.
+
+        A fixed number of array operations whatever the buckets hold: the anchor buckets
+        this serves fill up (to ``limit``) as the archive grows, and a Python step per bucket
+        or per member made the spun-copy lookup 1.7x slower from 1,000 to 100,000 articles.
+        """
+        buckets, members = [], []
+        if spans is not None:  # where ``keys`` (distinct, narrowed) are in the sorted arrays (see _find)
+            starts, runs = spans
+            starts = starts.astype(np.int64)
+            ends = starts + runs
+            if limit:  # a bucket's ids are sorted: its latest come last
+                starts = np.maximum(starts, ends - limit)
+            lengths = (ends - starts).astype(np.intp)
+            total = int(lengths.sum())
+            if total:
+                places = np.repeat(starts.astype(np.intp) - (np.cumsum(lengths) - lengths), lengths)
+                members.append(self.ids[places + np.arange(total)])
+                buckets.append(np.repeat(np.arange(len(keys), dtype=np.uint64), lengths))
+        if self.recent:
+            newer: list[int] = []
+            numbers: list[int] = []
+            for number, key in enumerate(keys.tolist()):
+                if (recent := self.recent.get(key)) is not None:
+                    newer += _latest(_as_list(recent), limit)
+                    numbers += [number] * (len(newer) - len(numbers))
+            if newer:
+                members.append(np.array(newer, ID))
+                buckets.append(np.array(numbers, np.uint64))
+        if not members:
+            return np.empty(0, ID), np.empty(0, np.intp)
+        # (bucket, article) pairs, each once (a re-signed article may be in a bucket twice), in order.
+        pairs, _ = _counted((np.concatenate(buckets) << np.uint64(32)) | np.concatenate(members).astype(np.uint64))
+        if limit:  # the latest ``limit`` of each bucket across the sorted arrays and the recent dict
+            bucket = pairs >> np.uint64(32)
+            pairs = pairs[np.arange(len(pairs)) >= np.searchsorted(bucket, bucket, side="right") - limit]
+        return _counted((pairs & np.uint64(0xFFFFFFFF)).astype(ID))
+
+    def _sorted_members(
+        self, keys: np.ndarray, spans: tuple[np.ndarray, np.ndarray], limit: int = 0
+    ) -> dict[int, list[int]]:
+        """The ids of each of ``keys`` found in the sorted arrays (``spans``: see :meth:`_find`), the
+        latest ``limit`` of each (a crowded bucket's thousands are not made into a list)."""
+        starts, runs = spans
+        ends = starts.astype(np.int64) + runs
+        firsts = np.maximum(starts, ends - limit) if limit else starts
         return {
-            int(keys[number]): self.ids[starts[number] : starts[number] + runs[number]].tolist()
-            for number in np.flatnonzero(runs).tolist()
+            key: self.ids[first:end].tolist()
+            for key, first, end in zip(keys[runs > 0].tolist(), firsts[runs > 0].tolist(), ends[runs > 0].tolist())
         }
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,20 +274,47 @@ class BucketIndex:
         steps, which doubled the lookup time from 1,000 to 100,000 articles.
         """
         if self._directory is None:
-            self._bits = max(1, int(np.ceil(np.log2(max(len(self.keys) / 4, 2)))))
-            slots = (self.keys >> np.uint32(32 - self._bits)).astype(np.int64)
-            counts = np.bincount(slots, minlength=2**self._bits)
-            self._directory = np.concatenate(([0], np.cumsum(counts))).astype(np.uint32)
-        first = self._directory[(keys >> np.uint32(32 - self._bits)).astype(np.intp)]
+            self._index_directory()
+        slot = (keys >> np.uint32(32 - self._bits)).astype(np.intp)
+        first = self._directory[slot].astype(np.int64)
         # Keys after the slot are larger and clipped places repeat the last key, so the
         # window needs no mask: it is only unsure when what it saw reaches its end.
         window = self.keys.take(first[:, np.newaxis] + _WINDOW, mode="clip")
         below = (window < keys[:, np.newaxis]).sum(axis=1)
         starts, runs = first + below, (window == keys[:, np.newaxis]).sum(axis=1)
-        for number in np.flatnonzero(below + runs == len(_WINDOW)).tolist():
-            starts[number] = np.searchsorted(self.keys, keys[number])  # a crowded slot: search it all
-            runs[number] = np.searchsorted(self.keys, keys[number], side="right") - starts[number]
+        unsure = np.flatnonzero(below + runs == len(_WINDOW))
+        crowded_keys, crowded_starts, crowded_ends = self._crowded
+        if len(unsure) and len(crowded_keys):
+            # A crowded bucket (common anchors fill some by the thousand): its bounds are kept.
+            place = np.minimum(np.searchsorted(crowded_keys, keys[unsure]), len(crowded_keys) - 1)
+            hit = crowded_keys[place] == keys[unsure]
+            starts[unsure[hit]] = crowded_starts[place[hit]]
+            runs[unsure[hit]] = crowded_ends[place[hit]] - crowded_starts[place[hit]]
+            unsure = unsure[~hit]
+        for number in unsure.tolist():
+            # A slot crowded by other keys: search it alone (a search of the whole array misses the caches).
+            low, high = int(self._directory[slot[number]]), int(self._directory[slot[number] + 1])
+            part = self.keys[low:high]
+            starts[number] = low + np.searchsorted(part, keys[number])
+            runs[number] = low + np.searchsorted(part, keys[number], side="right") - starts[number]
         return starts, runs
+
+    def _index_directory(self) -> None:
+        """Make the directory of :meth:`_find` (where each slot of top bits starts) and the bounds of
+        the crowded buckets, once per merge: an array pass, some 30 ms at 100,000 articles.
+
+        Without those bounds, a crowded bucket cost two binary searches at each lookup, and
+        the anchor buckets of common names and years are crowded by the thousand at 100,000.
+        """
+        self._bits = max(1, int(np.ceil(np.log2(max(len(self.keys) / 4, 2)))))
+        slots = (self.keys >> np.uint32(32 - self._bits)).astype(np.int64)
+        counts = np.bincount(slots, minlength=2**self._bits)
+        self._directory = np.concatenate(([0], np.cumsum(counts))).astype(np.uint32)
+        span = len(_WINDOW) - 1  # a bucket of a window's length or more has two equal keys this far apart
+        crowded = np.unique(self.keys[:-span][self.keys[:-span] == self.keys[span:]]) if len(self.keys) > span else []
+        crowded = np.asarray(crowded, KEY)
+        self._crowded = (crowded, np.searchsorted(self.keys, crowded).astype(np.int64),
+                         np.searchsorted(self.keys, crowded, side="right").astype(np.int64))
 
     # --- the snapshot in the database --------------------------------------------
 
@@ -266,9 +371,12 @@ class Sketches:
     def may_match(self, signature: Signature, ids: Iterable[int], thresholds: Thresholds) -> list[int]:
         """The ``ids`` that could be near-duplicates of ``signature`` (the unknown ones included).
 
-        A loop rather than array operations: there are a few candidates per
-        article, and for a few the loop costs less.
+        A loop for a few candidates (most articles have one or two), where it costs less than
+        array operations; those for more (articles sharing sentences with many others).
         """
+        ids = ids if isinstance(ids, list) else list(ids)
+        if len(ids) > LOOP_AT_MOST:
+            return self._may_match_arrays(signature, ids, thresholds)
         low, known, kept = signature.values.astype(SKETCH), len(self.sizes), []
         for article_id in ids:
             size = int(self.sizes[article_id]) if article_id < known else 0
@@ -281,6 +389,23 @@ class Sketches:
                     continue
             kept.append(article_id)
         return kept
+
+    def _may_match_arrays(self, signature: Signature, ids: list[int], thresholds: Thresholds) -> list[int]:
+        """:meth:`may_match` in array operations: the same test on all candidates at once."""
+        wanted = np.array(ids, np.int64)
+        known = wanted < len(self.sizes)
+        sizes = np.zeros(len(wanted), np.int64)
+        sizes[known] = self.sizes[wanted[known]]
+        upper = np.zeros(len(wanted))
+        upper[known] = np.count_nonzero(self.values[wanted[known]] == signature.values.astype(SKETCH), axis=1)
+        upper /= self.num_perm
+        smaller = np.minimum(sizes, signature.size)
+        with np.errstate(divide="ignore", invalid="ignore"):  # containment() of a size 0 is 0
+            contained = np.minimum(1.0, upper * (sizes + signature.size) / ((1.0 + upper) * smaller))
+        contained[smaller == 0] = 0.0
+        ruled_out = (sizes > 0) & (upper < thresholds.jaccard) & (
+            (smaller < thresholds.min_shingles) | (contained < thresholds.containment))
+        return wanted[~ruled_out].tolist()
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"sketches": self.values, "sizes": self.sizes}

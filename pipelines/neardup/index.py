@@ -229,16 +229,21 @@ class NearDupIndex:
             # nobody else can sign until it commits.
             self.catch_up()
             self.caught_up_in = self.store.transactions
-        candidates = self.buckets.members(keys, self.settings.bucket_limit)
+        spin = self.settings.spin
+        spin_candidates: list[int] = []
+        if spin is not None and text is not None and spin_keys is not None and len(spin_keys):
+            # Both kinds of bands in one search: the anchor bands' articles that share enough of them.
+            candidates, spin_candidates = self.buckets.lookup(keys, spin_keys, spin.min_bands, self.settings.bucket_limit)
+        else:
+            candidates = self.buckets.members(keys, self.settings.bucket_limit)
         candidates.discard(article_id)
         # Only those the sketches cannot rule out are read and judged.
         candidates = self.sketches.may_match(signature, candidates, self.settings.thresholds)
         matches = find_matches(signature, candidates, self.store.signatures, self.settings.thresholds)
-        spin = self.settings.spin
         anchors = None
         if spin is not None and text is not None:
             new = SpinText.of(text)
-            matches = self.spun_matches(article_id, new, matches, spin_keys, spin)
+            matches = self.spun_matches(article_id, new, matches, spin_candidates, spin)
             anchors = new.anchors  # saved with the signature: the articles to come read them there
         self.seq = self.store.save_signature(article_id, signature, spun, anchors)
         # A replaced signature's old keys stay until the next snapshot: at worst a candidate too many.
@@ -249,19 +254,19 @@ class NearDupIndex:
         return self.store.link_near_duplicates(article_id, matches), matches
 
     def spun_matches(
-        self, article_id: int, text: str | SpinText, matches: list[Match], spin_keys: np.ndarray | None, spin: SpinThresholds
+        self, article_id: int, text: str | SpinText, matches: list[Match], shared: list[int], spin: SpinThresholds
     ) -> list[Match]:
         """The shingle matches that can be the same event, and the spun copies found by the anchor bands.
 
-        A stored article is verified when it shares ``spin.min_bands`` anchor bands and
-        was not a shingle match already; only those few texts are read.
+        ``shared``: the stored articles that share ``spin.min_bands`` anchor bands
+        (:meth:`BucketIndex.lookup`); each that was not a shingle match already is
+        verified; only those few texts are read.
         """
         linked = {match.similar_id for match in matches} | {article_id}
         new = SpinText.of(text)
         matches = keep_same_event(new, matches, self.spin_texts, spin)
-        if spin_keys is not None and len(spin_keys):
-            counts = self.buckets.member_counts(spin_keys, self.settings.bucket_limit)
-            candidates = [other for other, shared in counts.items() if shared >= spin.min_bands and other not in linked]
+        candidates = [other for other in shared if other not in linked]
+        if candidates:
             matches = matches + find_spun(new, candidates, self.spin_texts, spin)
         self._remember_anchors(article_id, new.anchors)  # it is a candidate of the articles to come
         return matches
