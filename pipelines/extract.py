@@ -18,7 +18,7 @@ from scrapy import signals
 
 from pipelines.neardup.index import NearDupSettings
 from pipelines.page import Fetched, PageOptions, PageResult, SiteRules
-from pipelines.workers import PagePool, PageTimeout, WorkerFailed, run_job
+from pipelines.workers import PagePool, PageTimeout, WorkerFailed, give_back_big_buffers, run_job
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -72,6 +72,7 @@ class Extractor:
             raise ValueError(
                 f"EXTRACT_WORKERS must be 0 or more and EXTRACT_TIMEOUT above 0, got {workers} and {timeout}"
             )
+        give_back_big_buffers()  # every page passes through this process on its way to the workers
         extractor = cls(crawler, workers, timeout, page_options(settings, sites))
         crawler.signals.connect(extractor.close, signal=signals.spider_closed)
         return extractor

@@ -14,6 +14,7 @@ pathological page cannot stall the crawl.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import pickle
@@ -35,10 +36,22 @@ logger = logging.getLogger(__name__)
 
 # The project's root, for the workers' imports (they run ``python -m pipelines.workers``).
 PROJECT = str(Path(__file__).resolve().parent.parent)
-# glibc's malloc in the workers: buffers of 128 KB and more (a page, its text, its tree's parts)
+# glibc's malloc: buffers of 128 KB and more (a page, its text, its tree's parts, a response body)
 # are mapped and given back when freed, instead of raising the heap's threshold to their size
-# and staying in the heap after them (a few MB of RSS a worker). Ignored by other C libraries.
-MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
+# and staying in the heap after them (a few MB of RSS a worker; 14 MB in the engine, which
+# receives every page, after 8,000 pages). The workers get it from their environment, before their
+# first allocation; the engine sets it on itself (:func:`give_back_big_buffers`). Ignored by other
+# C libraries.
+MMAP_THRESHOLD = 128 * 1024
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
+
+
+def give_back_big_buffers() -> None:
+    """Make this process's malloc map big buffers, as :data:`MALLOC` does for the workers (glibc only)."""
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 # How long a new worker may take to start (import trafilatura) on a busy machine.
 STARTUP_SECONDS = 120
 
