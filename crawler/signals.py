@@ -20,6 +20,9 @@ fetch_validated = object()
 # The writer opened the database: store (a pipelines.db.store.NewsStore). For `scrapy ingest`,
 # which records workers' runs in the writer's transactions and acknowledges Redis after commits.
 store_opened = object()
+# A request's errback ran (request): a distributed crawl's scheduler files the request as done
+# (crawler/distributed/scheduler.py); nothing listens on one machine.
+request_finished = object()
 
 
 def report_failure(

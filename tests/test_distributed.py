@@ -309,3 +309,20 @@ async def test_workers_keep_one_budget_for_the_site(redis_url, small_site, tmp_p
     assert articles == 37 and set(count for path, count in fetched.items() if path.startswith("/bai/")) == {1}
     assert sum(crawler.stats.get_value("news/over_budget", 0) for crawler in crawlers[:2]) == 120 - 37
     assert Database(db)["articles"].count == 37
+
+
+def test_a_crawl_without_redis_url_loads_no_redis_client():
+    """Every command loads every spider module: the Redis client (6 MB, 40 ms) waits for a worker or writer."""
+    code = (
+        "import sys\n"
+        "from scrapy.spiderloader import SpiderLoader\n"
+        "from scrapy.utils.project import get_project_settings\n"
+        "loader = SpiderLoader.from_settings(get_project_settings())\n"
+        "assert {'news', 'ingest'} <= set(loader.list())\n"
+        "import crawler.distributed.addon, pipelines.store, pipelines.extract\n"
+        "print(sorted(name for name in ('redis', 'scrapy_redis') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "REDIS_URL": ""})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

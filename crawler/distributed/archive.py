@@ -6,12 +6,13 @@ the URLs that led to a stored article (``article_urls``) and the feeds' validato
 from __future__ import annotations
 
 import json
-from typing import Any, Union
-
-import redis
+from typing import TYPE_CHECKING, Any, Union
 
 from crawler.distributed.connection import Keys, connect, is_worker
 from pipelines.db.store import ArchiveReader, database_path
+
+if TYPE_CHECKING:
+    import redis
 
 
 class SharedArchive:

@@ -7,10 +7,12 @@ archives (one prefix each) and ``redis-cli --scan --pattern 'vnnews:*'`` shows a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
-from scrapy_redis.connection import get_redis_from_settings
+if TYPE_CHECKING:  # imported when a process connects: a crawl without REDIS_URL never loads them
+    import redis
+
+    from crawler.distributed.scheduler import SharedScheduler
 
 
 class RedisUnavailable(ValueError):
@@ -25,6 +27,9 @@ def redis_url(settings: Any) -> str:
 
 def connect(settings: Any) -> redis.Redis:
     """A client of ``REDIS_URL``, checked with a PING: an unreachable Redis is named at once."""
+    import redis
+    from scrapy_redis.connection import get_redis_from_settings
+
     url = redis_url(settings)
     server = get_redis_from_settings(settings)
     try:
@@ -156,3 +161,17 @@ def is_worker(crawler: Any) -> bool:
     """Whether this crawl is a worker of a distributed crawl: ``REDIS_URL`` set and a spider
     that fetches (``redis_role = "worker"``, the news spider). See :mod:`.addon`."""
     return bool(redis_url(crawler.settings)) and getattr(crawler.spidercls, "redis_role", None) == "worker"
+
+
+def shared_scheduler(crawler: Any) -> SharedScheduler | None:
+    """The crawl's scheduler when it is a worker's (a SharedScheduler), else None (also before the
+    engine starts)."""
+    if not is_worker(crawler):
+        return None
+    try:
+        scheduler = crawler.engine.scheduler
+    except (RuntimeError, AttributeError):  # no engine yet
+        return None
+    from crawler.distributed.scheduler import SharedScheduler  # a worker's scheduler: loaded already
+
+    return scheduler if isinstance(scheduler, SharedScheduler) else None

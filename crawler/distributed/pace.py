@@ -40,7 +40,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.distributed.connection import Keys, connect, is_worker
-from crawler.distributed.scheduler import shared_scheduler
+from crawler.distributed.connection import shared_scheduler
 
 if TYPE_CHECKING:
     import redis

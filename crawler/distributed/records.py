@@ -17,11 +17,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from crawler.distributed.connection import Keys
+
+if TYPE_CHECKING:
+    import redis
 
 KINDS = ("article", "failure", "run")
 

@@ -42,12 +42,12 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
-from crawler.distributed.connection import Keys, connect
+from crawler.distributed.connection import Keys, connect, shared_scheduler
+from crawler.signals import request_finished
 
 logger = logging.getLogger(__name__)
 
 # Sent by a spider's errback when it has dealt with a failed request: request.
-request_finished = object()
 # The request's name in its worker's in-flight hash.
 TOKEN = "redis_token"
 
@@ -150,16 +150,6 @@ for i = 1, #ARGV, 3 do
 end
 return queued
 """
-
-
-def shared_scheduler(crawler: Any) -> SharedScheduler | None:
-    """The crawl's scheduler when it is a worker's (a SharedScheduler), else None (also before the
-    engine starts)."""
-    try:
-        scheduler = crawler.engine.scheduler
-    except (RuntimeError, AttributeError):  # no engine yet
-        return None
-    return scheduler if isinstance(scheduler, SharedScheduler) else None
 
 
 def worker_name() -> str:

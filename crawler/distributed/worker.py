@@ -21,7 +21,7 @@ from scrapy import signals
 
 from crawler.distributed.connection import Keys, connect
 from crawler.distributed.records import RecordQueue
-from crawler.distributed.scheduler import shared_scheduler
+from crawler.distributed.connection import shared_scheduler
 from crawler.signals import fetch_validated, inc_stat, page_failed
 from pipelines.runs import RUN_STATUS, describe_counts, run_counts
 

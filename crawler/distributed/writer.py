@@ -14,12 +14,14 @@ import logging
 import os
 import socket
 from collections.abc import Iterable
-
-import redis
+from typing import TYPE_CHECKING
 
 from crawler.distributed.connection import Keys
 from crawler.schedule.state import process_alive
 from pipelines.db.store import ArchiveReader
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 

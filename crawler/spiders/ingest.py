@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import redis
 from scrapy import signals
 from scrapy.exceptions import DropItem
 from twisted.internet.task import LoopingCall
@@ -272,12 +271,14 @@ class IngestSpider(ArchiveSpider):
         stored again by the next writer, once)."""
         if not (self.done or self.done_urls or self.done_validators):
             return
+        from redis import RedisError  # loaded with the connection; not by every command that lists spiders
+
         pipe = self.server.pipeline(transaction=False)
         self.mirror.add(pipe, self.done_urls, self.done_validators)
         try:
             pipe.execute()
             self.queue.done(self.done)
-        except redis.RedisError as exc:
+        except RedisError as exc:
             logger.error("Ingest: could not acknowledge %d records in Redis (%s): trying again after the "
                          "next commit", len(self.done), exc)
             return

@@ -34,14 +34,13 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
 from crawler.distributed.archive import SharedArchive
-from crawler.distributed.connection import Keys, connect, is_worker, redis_url
-from crawler.distributed.scheduler import request_finished, shared_scheduler
+from crawler.distributed.connection import Keys, connect, is_worker, redis_url, shared_scheduler
 from crawler.failures import fetch_reason
 from crawler.frontier import Frontier
 from crawler.ledger import RunLedger, SharedLedger
 from crawler.middlewares import validators
 from crawler.schedule.sitelock import SiteLock, site_lock_path, state_dir
-from crawler.signals import fetch_validated, inc_stat
+from crawler.signals import fetch_validated, inc_stat, request_finished
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.spiders.base import ArchiveSpider
 from crawler.urls import clean_url, host, is_asset, same_site, url_says_article, url_shape
