@@ -65,14 +65,20 @@ def test_decomposed_query_is_found(seeded_db):
     assert sorted(search(seeded_db, unicodedata.normalize("NFD", "Đảng ủy"))) == [1, 2]
 
 
-def test_the_folded_index_migration_keeps_what_was_indexed(tmp_path):
-    # A database indexed before m070: each title and text twice, as written and folded.
-    db = Database(tmp_path / "old.db")
+def migrated_without(path: Path, left_out) -> Database:
+    """A database made by every migration but ``left_out``: as it was before that one existed."""
+    db = Database(path)
     before = Migrations("news")
     for migration in schema.MIGRATIONS:
-        if migration is not schema.m070_search_index_folded:
+        if migration is not left_out:
             before()(migration)
     before.apply(db)
+    return db
+
+
+def test_the_folded_index_migration_keeps_what_was_indexed(tmp_path):
+    # A database indexed before m070: each title and text twice, as written and folded.
+    db = migrated_without(tmp_path / "old.db", schema.m070_search_index_folded)
     db.execute(
         "INSERT INTO articles_fts (rowid, title, text, title_folded, text_folded) VALUES (?, ?, ?, ?, ?)",
         [7, "Đảng ủy xã", "Đại hội nhiệm kỳ mới", fold("Đảng ủy xã"), fold("Đại hội nhiệm kỳ mới")],
@@ -121,12 +127,7 @@ def test_the_recent_index_keeps_the_newest_articles_as_the_store_writes(tmp_path
 
 def test_the_recent_index_migration_indexes_the_newest_of_an_existing_archive(tmp_path, monkeypatch):
     monkeypatch.setattr(schema, "RECENT_SEARCH_ARTICLES", 3)
-    db = Database(tmp_path / "old.db")
-    before = Migrations("news")
-    for migration in schema.MIGRATIONS:
-        if migration is not schema.m130_search_recent:
-            before()(migration)
-    before.apply(db)
+    db = migrated_without(tmp_path / "old.db", schema.m130_search_recent)
     for article_id in range(1, 8):
         db["articles"].insert({"id": article_id, "url": f"https://a.example/{article_id}", "text": "x",
                                "content_hash": str(article_id), "first_seen": "2026-12-01", "updated": "2026-12-01"})
