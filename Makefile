@@ -41,6 +41,8 @@ DATASETTE_ARGS := --metadata datasette_meta/metadata.yml --template-dir datasett
 	--plugins-dir datasette_meta/plugins --setting suggest_facets off
 
 browse: install
+	@# An archive of an older version gets its new tables (what every command does on opening it).
+	@if [ -f "$(NEWS_DB)" ]; then $(BIN)/python -m pipelines.db.store "$(NEWS_DB)"; fi
 	$(BIN)/datasette serve "$(NEWS_DB)" $(DATASETTE_ARGS) --host 127.0.0.1 --port $(PORT)
 
 # The browser tests drive Debian's Chromium through its chromedriver (no browser download at test time).

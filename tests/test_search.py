@@ -2,6 +2,8 @@
 
 import importlib.util
 import sqlite3
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from pipelines.db import schema
 from pipelines.db.store import NewsStore
 from pipelines.vietnamese.text import fold
 from tests.browse_support import DATASETTE_META
+from tests.conftest import ROOT
 
 QUERIES = yaml.safe_load((DATASETTE_META / "metadata.yml").read_text(encoding="utf-8"))["databases"]["news"]["queries"]
 _spec = importlib.util.spec_from_file_location("vnnews_search", DATASETTE_META / "plugins" / "vnnews_search.py")
@@ -215,3 +218,15 @@ def test_the_snippet_finds_a_match_at_the_end_of_a_long_text():
 def test_the_snippet_without_a_match_is_the_opening():
     text = " ".join(f"câu{n}" for n in range(100))
     assert vnnews_search.snippet(text, "bong da") == " ".join(f"câu{n}" for n in range(32)) + "…"
+
+
+def test_an_older_archive_is_brought_up_to_date_before_it_is_browsed(tmp_path):
+    """`make browse` runs `python -m pipelines.db.store NEWS_DB` first: the ranked search needs m130's table."""
+    db_path = tmp_path / "old.db"
+    migrated_without(db_path, schema.m130_search_recent).close()
+    command = [sys.executable, "-m", "pipelines.db.store", str(db_path)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert ranked(db_path, "va") == []  # the query runs (no "no such table"), on an empty archive
+    bad = subprocess.run([*command[:-1], str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith(f"Error: NEWS_DB={tmp_path} is not a usable SQLite database")

@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -411,3 +412,23 @@ class NewsStore(ArchiveReader, NearDupTables):
     def finish_run(self, run_id: int, status: str, counts: dict[str, int]) -> None:
         self.commit()
         self.db["crawl_runs"].update(run_id, {"finished": utc_now(), "status": status, **counts}, alter=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.db.store NEWS_DB``: bring an archive made by an older version up to date
+    (its pending migrations), as every command does when it opens it; ``make browse`` runs it before
+    serving the file, which Datasette only reads."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m pipelines.db.store NEWS_DB", file=sys.stderr)
+        return 2
+    try:
+        NewsStore.open(args[0]).close()
+    except StoreError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
