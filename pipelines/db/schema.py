@@ -242,12 +242,8 @@ def m130_search_recent(db: Database) -> None:
     # same folded text, same tokenizer), kept by the store as it writes: ranking by bm25 in the
     # whole index counted every article holding each word on every query (17 ms for one common
     # word, 32 ms for two, at 1,000,000 articles); in this one 2 to 3 ms at any size.
-    create_recent_search(db)
-    fill_recent_search(db)
-
-
-def create_recent_search(db: Database) -> None:
     db.execute(f"CREATE VIRTUAL TABLE articles_fts_recent USING fts5(title, text, tokenize='{FTS_TOKENIZER}')")
+    fill_recent_search(db)
 
 
 def fill_recent_search(db: Database) -> None:
