@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from email.utils import formatdate
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.manysite import article
@@ -149,7 +150,10 @@ class HostileSite:
         return ('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                 f"<sitemap><loc>{self.url(SELF_INDEX)}</loc></sitemap></sitemapindex>").encode()
 
+    @cached_property
     def big_sitemap(self) -> bytes:
+        """Made once: built on each request, its 2 MB took long enough on a loaded machine for the
+        tests' 1 s download timeout to fetch it twice."""
         base = self.bases["big"]
         urls = "".join(f"<url><loc>{base}/t/{n}</loc></url>" for n in range(SITEMAP_URLS))
         return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
@@ -169,7 +173,7 @@ class HostileSite:
             if path == "/robots.txt":
                 return send(200, "text/plain", f"User-agent: *\nSitemap: {self.url(BIG_SITEMAP, 'big')}\n".encode())
             if path == BIG_SITEMAP:
-                return send(200, "application/xml", self.big_sitemap())
+                return send(200, "application/xml", self.big_sitemap)
             if path.startswith("/t/"):
                 return send(200, html, self.page(path, site, number=30_000 + int(path[3:])))
         if site != "main":
