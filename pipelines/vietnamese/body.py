@@ -38,17 +38,17 @@ BODY_XPATHS = (
 )
 # Inside the body: boxes that are not the article.
 PRUNE_XPATHS = (
-    "//*[@type='RelatedOneNews' or @type='RelatedNewsBox' or @type='RelatedNews']",
-    "//*[@data-component-type='tin_xemthem' or @data-component-type='box_tinlienquan']",
-    f"//*[{_class('related-news')} or {_class('news-relation')} or {_class('box-tinlienquan')}"
+    "//*[@type][@type='RelatedOneNews' or @type='RelatedNewsBox' or @type='RelatedNews']",
+    "//*[@data-component-type][@data-component-type='tin_xemthem' or @data-component-type='box_tinlienquan']",
+    f"//*[@class][{_class('related-news')} or {_class('news-relation')} or {_class('box-tinlienquan')}"
     f" or {_class('tin-lien-quan')} or {_class('related')} or {_class('box-related')} or {_class('xem-them')}"
     f" or {_class('box_embed_video_parent')} or {_class('kbwscwl-relatedbox')} or {_class('link-content-footer')}]",
-    f"//*[{_class('toolbar')} or {_class('image-toolbar')} or {_class('photo-toolbar')}]",
+    f"//*[@class][{_class('toolbar')} or {_class('image-toolbar')} or {_class('photo-toolbar')}]",
     "//*[@id='article-end']/following-sibling::*",
     "//ul[li/a][count(li) = count(li[a]) and not(ancestor::table)]",  # lists made only of links
     "//script | //style | //noscript | //iframe | //form | //button",
 )
-_CAPTIONS = f"//figcaption | //*[{_class('PhotoCMS_Caption')}] | //p[{_class('Image')}]"
+_CAPTIONS = f"//figcaption | //*[@class][{_class('PhotoCMS_Caption')}] | //p[{_class('Image')}]"
 
 
 

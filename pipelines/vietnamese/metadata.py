@@ -113,7 +113,7 @@ HEADLINE_XPATHS = (
     "//h1[not(ancestor::header) and not(ancestor::a) and not(.//img)]",
 )
 SAPO_XPATHS = (
-    f"//*[{has_class('detail-sapo')} or {has_class('sapo')} or {has_class('content-detail-sapo')}"
+    f"//*[@class][{has_class('detail-sapo')} or {has_class('sapo')} or {has_class('content-detail-sapo')}"
     f" or {has_class('singular-sapo')} or {has_class('article__sapo')} or {has_class('description')}"
     f" or {has_class('logo-online')}][not(ancestor::a)][not(ancestor::li)]",
     "//article[h1]/h2",
@@ -121,8 +121,8 @@ SAPO_XPATHS = (
 BYLINE_XPATHS = (
     # VnExpress: the last right-aligned paragraph of the body, name in <strong>.
     "//article[contains(@class, 'fck_detail')]/p[contains(@style, 'right')][last()]/strong",
-    f"//*[{has_class('detail-author-bot')}]",
-    f"//*[{has_class('author-top')} or {has_class('article__author')} or {has_class('detail-author')}"
+    f"//*[@class][{has_class('detail-author-bot')}]",
+    f"//*[@class][{has_class('author-top')} or {has_class('article__author')} or {has_class('detail-author')}"
     f" or {has_class('article-detail-author__info')} or {has_class('author-name')} or {has_class('block-sc-author')}]",
     # Links to the author's page (dantri, vietnamnet, baodautu ...), outside related lists.
     "//a[contains(@href, '/tac-gia/') or contains(@href, '/author/')][not(ancestor::li)]",
@@ -131,12 +131,12 @@ BYLINE_XPATHS = (
 )
 DATE_LINE_XPATHS = (
     "//time[@datetime]/@datetime",
-    f"//*[{has_class('date')} or {has_class('detail-time')} or {has_class('publish-date')} or {has_class('time-public')}"
+    f"//*[@class][{has_class('date')} or {has_class('detail-time')} or {has_class('publish-date')} or {has_class('time-public')}"
     f" or {has_class('author-share-top')} or {has_class('datetime')} or {has_class('post-time')}]"
     "[not(ancestor::li)][not(ancestor::a)]",
 )
 BREADCRUMB_XPATHS = (
-    f"//*[{has_class('breadcrumb')} or {has_class('breadcrumbs')} or {has_class('detail-cate')}]//a[normalize-space()]",
+    f"//*[@class][{has_class('breadcrumb')} or {has_class('breadcrumbs')} or {has_class('detail-cate')}]//a[normalize-space()]",
     "//nav//a[contains(concat(' ', normalize-space(@class), ' '), ' active ')]",
 )
 PUBLISHED_META = ("article:published_time", "datePublished", "pubdate", "og:published_time", "publishdate",
