@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from crawler.checks import SettingError, check_settings
+from crawler.checks import check_settings
 
 from pipelines.runs import describe_counts, run_counts, store_failed
 
@@ -15,20 +15,21 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
-def run_spider_to_end(
-    command: ScrapyCommand, spidercls: type[Spider], **spider_args: Any
-) -> tuple[Crawler, dict[str, int]] | None:
-    """Run one offline spider (replay, reextract) to its end and return its crawler and run counts.
+def start_spider(command: ScrapyCommand, spidercls: type[Spider], **spider_args: Any) -> Crawler | None:
+    """Check the settings and the spider's arguments, run the spider to its end and return its crawler.
 
-    Sets the command's exit status to 1 when the spider could not start (nor open
-    the database), failed on some input, or did not finish; returns None when it
-    could not start.
-    (A function, not a base class: Scrapy would list a command class here as a command.)
+    A setting or argument mistake (a ValueError from :func:`check_settings` or the spider's own
+    ``check_arguments(settings, **spider_args)``, when it has one) is one ``Error:`` line, not a
+    traceback from inside the crawler. Sets the command's exit status to 1 and returns None when
+    the spider could not start or could not open (or write) the database.
     """
     assert command.crawler_process is not None
+    check = getattr(spidercls, "check_arguments", None)
     try:
         check_settings(command.settings)
-    except SettingError as exc:  # one line, not a traceback from inside the crawler
+        if check is not None:
+            check(command.settings, **spider_args)
+    except ValueError as exc:  # SettingError, SitesError, RedisUnavailable...
         print(f"Error: {exc}", file=sys.stderr)
         command.exitcode = 1
         return None
@@ -38,6 +39,21 @@ def run_spider_to_end(
     if command.crawler_process.bootstrap_failed or store_failed(crawler.stats):  # nothing to sum up
         command.exitcode = 1
         print_store_error(crawler)
+        return None
+    return crawler
+
+
+def run_spider_to_end(
+    command: ScrapyCommand, spidercls: type[Spider], **spider_args: Any
+) -> tuple[Crawler, dict[str, int]] | None:
+    """Run one offline spider (replay, reextract) to its end and return its crawler and run counts.
+
+    As :func:`start_spider`; the exit status is also 1 when the spider failed on some input or
+    did not finish.
+    (Functions, not a base class: Scrapy would list a command class here as a command.)
+    """
+    crawler = start_spider(command, spidercls, **spider_args)
+    if crawler is None:
         return None
     counts = run_counts(crawler.stats)
     if counts["failed"] or crawler.stats.get_value("finish_reason") != "finished":
@@ -53,4 +69,4 @@ def print_store_error(crawler: Crawler) -> None:
         print(f"Error: {message}", file=sys.stderr)
 
 
-__all__ = ["describe_counts", "print_store_error", "run_spider_to_end"]
+__all__ = ["describe_counts", "print_store_error", "run_spider_to_end", "start_spider"]

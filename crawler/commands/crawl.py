@@ -10,13 +10,10 @@ the crawler. A crawl closed because its database could not be opened
 from __future__ import annotations
 
 import argparse
-import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
-from crawler.checks import check_settings
-from crawler.commands import print_store_error
-from pipelines.runs import store_failed
+from crawler.commands import start_spider
 
 
 class Command(ScrapyCrawlCommand):
@@ -44,20 +41,4 @@ class Command(ScrapyCrawlCommand):
         if spidercls is None:  # Scrapy's own command reports the usage error or the unknown name
             super().run(args, opts)
             return
-        assert self.crawler_process is not None
-        check = getattr(spidercls, "check_arguments", None)
-        if check is not None:
-            try:
-                check_settings(self.settings)
-                check(self.settings, **opts.spargs)
-            except ValueError as exc:
-                print(f"Error: {exc}", file=sys.stderr)
-                self.exitcode = 1
-                return
-        # Scrapy's run, keeping the crawler to read how it closed.
-        crawler = self.crawler_process.create_crawler(spidercls)
-        self.crawler_process.crawl(crawler, **opts.spargs)
-        self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed or store_failed(crawler.stats):
-            self.exitcode = 1
-            print_store_error(crawler)
+        start_spider(self, spidercls, **opts.spargs)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
-from crawler.checks import check_settings
-from crawler.commands import describe_counts, print_store_error
+from crawler.commands import describe_counts, start_spider
 from crawler.spiders.ingest import IngestSpider
-from pipelines.runs import run_counts, store_failed
+from pipelines.runs import run_counts
 
 # Close reasons of a writer that did its job: idle (-a idle) or stopped (Ctrl-C, SIGTERM).
 CLEAN_ENDS = ("finished", "shutdown")
@@ -61,21 +59,10 @@ class Command(ScrapyCommand):
         assert self.settings is not None and self.crawler_process is not None
         if args:
             raise UsageError("scrapy ingest takes no arguments")
-        try:
-            check_settings(self.settings)
-            IngestSpider.check_arguments(self.settings, **opts.spargs)
-        except ValueError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
-            self.exitcode = 1
+        crawler = start_spider(self, IngestSpider, **opts.spargs)
+        if crawler is None:
             return
-        crawler = self.crawler_process.create_crawler(IngestSpider)
-        self.crawler_process.crawl(crawler, **opts.spargs)
-        self.crawler_process.start()
-        reason = crawler.stats.get_value("finish_reason") if crawler.stats is not None else None
-        if self.crawler_process.bootstrap_failed or store_failed(crawler.stats):
-            self.exitcode = 1
-            print_store_error(crawler)
-            return
+        reason = crawler.stats.get_value("finish_reason")
         if reason not in CLEAN_ENDS:
             self.exitcode = 1
         records = crawler.stats.get_value("ingest/records", 0)
