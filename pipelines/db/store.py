@@ -223,8 +223,6 @@ class NewsStore(ArchiveReader, NearDupTables):
         # inserted terms in memory until another write comes, then writes them out as a new
         # segment; one insert per article between other writes cost a segment per article.
         self.search_rows: list[tuple[int, str, str]] = []
-        # The recent search index holds the ids above this (None: not pruned yet by this store).
-        self._recent_floor: int | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **options: Any) -> NewsStore:
@@ -379,9 +377,7 @@ class NewsStore(ArchiveReader, NearDupTables):
         floor = newest - schema.RECENT_SEARCH_ARTICLES  # ids above it are in the recent index
         recent = [row for row in self.search_rows if row[0] > floor]
         conn.executemany("INSERT INTO articles_fts_recent (rowid, title, text) VALUES (?, ?, ?)", recent)
-        if self._recent_floor is None or floor > self._recent_floor:
-            conn.execute("DELETE FROM articles_fts_recent WHERE rowid <= ?", [floor])
-            self._recent_floor = floor
+        conn.execute("DELETE FROM articles_fts_recent WHERE rowid <= ?", [floor])  # a rowid range: nothing, at once
         self.search_rows.clear()
 
     def record_failure(self, url: str, reason: str, stage: str, run_id: int | None = None) -> None:
