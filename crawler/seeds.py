@@ -181,7 +181,8 @@ def iter_seed_paths(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | N
             if child.is_symlink() and child.is_dir():
                 yield child, f"a link to the folder {child.resolve()}, not followed; name that folder itself"
             elif child.is_file() and reader_for(child):
-                if not child.resolve().is_relative_to(root):
+                # rglob does not enter linked folders: only a link itself can lead outside.
+                if child.is_symlink() and not child.resolve().is_relative_to(root):
                     yield child, (f"a link to {child.resolve()}, outside the folder {path}, not read; "
                                   "copy the file into the folder, or name it itself")
                 else:
