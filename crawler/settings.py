@@ -118,7 +118,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshMiddleware": 580,
     # Sees a response before Scrapy's decompression (590), which would keep half of a cut gzip body.
-    "crawler.middlewares.TruncatedGzipMiddleware": 595,
+    "crawler.middlewares.GzipPageMiddleware": 595,
 }
 
 # --- Many machines (crawler/distributed/, docs/distributed.md) ---------------------------

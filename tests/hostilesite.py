@@ -66,6 +66,9 @@ FAULTS = {
     "nul_byte": "/f/co-byte-rong-nul-20022.html",
     "pdf_as_pdf": "/f/tai-lieu-pdf-that-20024.html",
     "canonical_javascript": "/f/dia-chi-goc-javascript-20026.html",
+    "gzip_whole": "/f/gzip-nguyen-ven-20027.html",
+    "gzip_bomb": "/f/gzip-bung-no-20028.html",
+    "gzip_legacy_charset": "/f/gzip-bang-ma-cu-20029.html",
     "feed_item": "/f/bai-trong-rss-hong-20023.html",
 }
 # Fault pages the home page does not link to (the feed announces them).
@@ -196,6 +199,14 @@ class HostileSite:
                                            {"Content-Encoding": "gzip"}),
             # The whole compressed page, without the 8-byte trailer (CRC and size) that ends a gzip file.
             "gzip_without_trailer": lambda: send(200, html, gzip.compress(page)[:-8], {"Content-Encoding": "gzip"}),
+            "gzip_whole": lambda: send(200, html, gzip.compress(page, mtime=0), {"Content-Encoding": "gzip"}),
+            # A few KB that become 7 MB of spaces: over the size limit only once decompressed.
+            "gzip_bomb": lambda: send(200, html, gzip.compress(page.replace(b"</body>", b" " * OVERSIZE + b"</body>")),
+                                      {"Content-Encoding": "gzip"}),
+            # The charset in the header only: the stored page cannot be the bytes that came.
+            "gzip_legacy_charset": lambda: send(200, "text/html; charset=windows-1258",
+                                                gzip.compress(windows_1258(page.decode("utf-8"))),
+                                                {"Content-Encoding": "gzip"}),
             "drip": lambda: send.drip(200, html, page),
             "429_storm": lambda: send(429, html, b"Too many"),
             "429_retry_after_seconds": lambda: send(429, html, b"Too many", {"Retry-After": "1"}),

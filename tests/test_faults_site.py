@@ -20,7 +20,7 @@ from scrapy.crawler import Crawler
 from sqlite_utils import Database
 
 from crawler.discovery import parse_feed
-from crawler.middlewares import gzip_complete
+from pipelines.compression import gzip_complete
 from crawler.spiders.news import NewsSpider
 from tests.hostilesite import (
     BIG_SITEMAP, FAULTS, FEED, GOOD, OTHER_SCHEMES, ROBOTS_DISALLOWED, SELF_INDEX, SITEMAP_URLS, HostileSite,
@@ -89,6 +89,9 @@ PAGES = {
     "reset_mid_body": ("failure", r"^connection lost mid-page: fewer bytes came than the server announced"),
     "truncated_gzip": ("failure", r"^truncated: the gzip-compressed page is cut short or corrupt"),
     "gzip_without_trailer": ("stored", None),  # its text is whole: Scrapy reads it, as it always did
+    "gzip_whole": ("stored", None),
+    "gzip_bomb": ("failure", rf"^too large: the page is over DOWNLOAD_MAXSIZE={MAX_BYTES} bytes once decompressed"),
+    "gzip_legacy_charset": ("stored", None),
     "drip": ("failure", r"^timed out: the page took longer than DOWNLOAD_TIMEOUT=1 s"),
     "429_storm": ("failure", r"^HTTP 429: still refused after 2 waits"),
     "429_retry_after_seconds": ("failure", r"^HTTP 429: still refused after 2 waits"),
@@ -200,6 +203,23 @@ def test_links_to_other_schemes_are_never_followed(crawl):
         urls = [row[0] for row in crawl.db.execute(f"select url from {table}")]
         assert urls and all(url.startswith("http://") for url in urls), table
         assert not {url for url in urls if any(link in url for link in OTHER_SCHEMES)}
+
+
+def test_gzip_pages_reach_the_workers_as_they_came(crawl):
+    """The engine decompresses no article page; a whole gzip file of UTF-8 is stored as it came, others anew."""
+    def page_gz(fault: str) -> bytes:
+        article = crawl.stored(crawl.site.url(FAULTS[fault]))
+        return crawl.db.execute("select html_gz from pages where article_id = ?", [article["id"]]).fetchone()[0]
+
+    came = crawl.site.page(FAULTS["gzip_whole"])
+    assert page_gz("gzip_whole") == gzip.compress(came, mtime=0)
+    # No trailer, or a charset only the header gave: compressed anew, as UTF-8, a whole gzip file.
+    assert gzip.decompress(page_gz("gzip_without_trailer")) == crawl.site.page(FAULTS["gzip_without_trailer"])
+    legacy = gzip.decompress(page_gz("gzip_legacy_charset")).decode("utf-8")
+    assert paragraphs(crawl.site.page(FAULTS["gzip_legacy_charset"]))[0] in legacy
+    # Scrapy decompressed none of the six gzip article pages; the workers refused two (cut, bomb).
+    assert crawl.stat("httpcompression/response_count") == 0
+    assert crawl.stat("truncated/gzip") == 1
 
 
 @pytest.mark.parametrize("cut, complete", [(None, True), (-8, True), (-4, True), (0.5, False), (12, False)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import subprocess
+from dataclasses import replace
 import sys
 import unicodedata
 from pathlib import Path
@@ -15,6 +16,7 @@ from pipelines.neardup.minhash import Banding, Signature, Signer
 from pipelines.page import Fetched, PageOptions, content_hash, process_page, process_text
 from pipelines.vietnamese.text import fold
 from tests.conftest import ROOT
+from tests.newsite import windows_1258
 
 PAGES = Path(__file__).parent / "pages"
 OPTIONS = PageOptions()
@@ -55,6 +57,53 @@ def test_a_stored_page_gives_the_same_record():
     stored = process_page(Fetched(CANONICAL, fetched.fields["page_gz"], kind="article", canonical="never",
                                   gzipped=True), OPTIONS)
     assert stored.fields == fetched.fields
+
+
+def sent_gzipped(page: Fetched, data: bytes | None = None, max_size: int = 0) -> Fetched:
+    """``page`` as a site sends it compressed, passed on by the engine as it came."""
+    return Fetched(page.url, gzip.compress(page.body, mtime=0) if data is None else data, page.content_type,
+                   domain=page.domain, gzipped=True, max_size=max_size)
+
+
+def test_a_page_sent_gzipped_is_read_by_the_worker_and_stored_as_it_came():
+    plain = process_page(article(), OPTIONS)
+    sent = sent_gzipped(article())
+    result = process_page(sent, OPTIONS)
+    assert result.fields.pop("page_gz") == sent.body  # not compressed again
+    assert result.fields == {k: v for k, v in plain.fields.items() if k != "page_gz"}
+
+
+@pytest.mark.parametrize("damage", ["no trailer", "two members", "legacy charset"])
+def test_a_gzipped_page_that_cannot_be_stored_as_it_came_is_compressed_anew(damage):
+    page = article()
+    data = gzip.compress(page.body, mtime=0)
+    if damage == "no trailer":  # its text is whole (Scrapy reads it too); the file is not
+        sent = sent_gzipped(page, data[:-8])
+    elif damage == "two members":
+        half = len(page.body) // 2
+        sent = sent_gzipped(page, gzip.compress(page.body[:half]) + gzip.compress(page.body[half:]))
+    else:  # read by the header's charset: the stored page must not need the header
+        legacy = page.body.decode("utf-8").replace("charset=utf-8", "").replace('charset="utf-8"', "")
+        sent = replace(sent_gzipped(page, gzip.compress(windows_1258(legacy))), content_type="text/html; charset=windows-1258")
+    result = process_page(sent, OPTIONS)
+    assert result.kind == "article" and result.fields["title"].startswith("Bộ đội biên phòng")
+    stored = gzip.decompress(result.fields["page_gz"])
+    assert result.fields["page_gz"] != sent.body and stored.decode("utf-8")  # UTF-8 now
+    again = process_page(Fetched(CANONICAL, result.fields["page_gz"], kind="article", canonical="never",
+                                 gzipped=True), OPTIONS)
+    assert again.fields["content_hash"] == result.fields["content_hash"]
+
+
+def test_a_gzipped_page_cut_short_or_too_large_is_a_failed_fetch():
+    data = gzip.compress(article().body)
+    cut = process_page(sent_gzipped(article(), data[: len(data) // 2]), OPTIONS)
+    assert (cut.kind, cut.stage) == ("failed", "fetch")
+    assert cut.reason.startswith("truncated: the gzip-compressed page is cut short or corrupt")
+    size = len(article().body)
+    big = process_page(sent_gzipped(article(), max_size=size - 1), OPTIONS)
+    assert (big.kind, big.stage) == ("failed", "fetch")
+    assert big.reason.startswith(f"too large: the page is over DOWNLOAD_MAXSIZE={size - 1} bytes once decompressed")
+    assert process_page(sent_gzipped(article(), max_size=size), OPTIONS).kind == "article"
 
 
 def test_a_canonical_url_on_another_site_is_not_taken():

@@ -44,6 +44,7 @@ from crawler.signals import fetch_validated, inc_stat, request_finished
 from crawler.sites import Site, SitesError, check_field, load_sites, site_fields
 from crawler.spiders.base import ArchiveSpider
 from crawler.urls import clean_url, host, is_asset, same_site, url_says_article, url_shape
+from pipelines.compression import TRUNCATED
 from pipelines.page import Fetched
 from pipelines.pageinfo import Links
 
@@ -252,6 +253,8 @@ class NewsSpider(ArchiveSpider):
         meta.update(news_site=site.name, news_kind=kind, news_depth=depth, download_slot=site.name)
         if kind in ("feed", "sitemap"):  # re-polled every run: ask only for what changed
             meta.update(conditional=True, handle_httpstatus_list=[304])
+        elif kind in ("article", "listing"):  # read by the workers alone: passed on compressed (GzipPageMiddleware)
+            meta.update(pass_gzip=True)
         # An article request is new to this run (see requested()); dont_filter lets a redirect
         # to an article requested already through, so the redirecting URL is kept as an alias.
         return scrapy.Request(url, callback=callback, errback=self._errback, meta=meta,
@@ -447,8 +450,11 @@ class NewsSpider(ArchiveSpider):
         result = await self.extractor.page(Fetched(
             response.url, response.body, content_type.decode("latin-1") if content_type else None,
             kind="listing" if meta["news_kind"] == "home" else None,
-            url_says_article=says_article, domain=site.domain,
+            url_says_article=says_article, domain=site.domain, gzipped=meta.get("body_gzipped", False),
+            max_size=meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE")),
         ))
+        if result.kind == "failed" and (result.reason or "").startswith(TRUNCATED):
+            self.crawler.stats.inc_value("truncated/gzip")
         if result.kind == "article":
             inc_stat(self.crawler, "news/articles", site.name)
             seen = [*meta.get("news_links", []), *meta.get("redirect_urls", []), response.url]

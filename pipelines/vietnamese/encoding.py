@@ -18,7 +18,7 @@ import unicodedata
 
 from pipelines.vietnamese.text import VI_LETTERS
 
-__all__ = ["decode_html", "declared_encoding", "vietnamese_score"]
+__all__ = ["decode_html", "decode_page", "declared_encoding", "vietnamese_score"]
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -64,7 +64,13 @@ def vietnamese_score(text: str) -> int:
 
 
 def decode_html(body: bytes, declared: str | bytes | None = None) -> str:
-    """The page's text, NFC.
+    """The page's text, NFC (see :func:`decode_page`)."""
+    return decode_page(body, declared)[0]
+
+
+def decode_page(body: bytes, declared: str | bytes | None = None) -> tuple[str, bool]:
+    """The page's text, NFC, and whether the bytes alone say how to read them (a BOM, or valid UTF-8):
+    then the same bytes read again, without the header, give the same text.
 
     Args:
         body: the page's bytes as fetched or saved.
@@ -77,9 +83,9 @@ def decode_html(body: bytes, declared: str | bytes | None = None) -> str:
     """
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return unicodedata.normalize("NFC", body.decode(codec, errors="replace"))
+            return unicodedata.normalize("NFC", body.decode(codec, errors="replace")), True
     try:
-        return unicodedata.normalize("NFC", body.decode("utf-8"))
+        return unicodedata.normalize("NFC", body.decode("utf-8")), True
     except UnicodeDecodeError:
         pass
     label = declared_encoding(body, declared)
@@ -96,4 +102,4 @@ def decode_html(body: bytes, declared: str | bytes | None = None) -> str:
         score = vietnamese_score(text) - 3 * text.count("\ufffd")
         if best_score is None or score > best_score:  # ties keep the earlier (declared) one
             best_text, best_score = text, score
-    return unicodedata.normalize("NFC", best_text)
+    return unicodedata.normalize("NFC", best_text), False
