@@ -2,7 +2,8 @@
 
 A loopback site (bench/crawl_site.py, a child process on 127.0.0.1) serves N copies of
 the nine real article pages of ../shared/data/tracking-news-mcp-fixtures, each with a
-sentence and a URL of its own, listed by its sitemaps. In one run:
+sentence and a URL of its own, listed by its sitemaps, gzip-compressed to clients that accept
+it, as news sites send them (``--plain``: uncompressed). In one run:
 
 A. trafilatura's ``bare_extraction(html, with_metadata=True)`` in this process, on one
    core, over copies already in memory; measured first and again after E (how far the
@@ -22,7 +23,8 @@ only when a command fails or stores the wrong number of articles.
 
 Options: ``--pages 720`` (N), ``--seeds 10000``, ``--only C,E`` (D and E bring C along:
 they need its database), ``--baseline-pages 720`` (A's pages at most), ``--keep`` (keep
-the work folder: databases, logs), ``--spin-seconds 2`` (how long the check of the cores
+the work folder: databases, logs), ``--plain`` (the site sends its pages uncompressed),
+``--spin-seconds 2`` (how long the check of the cores
 two busy processes get takes).
 """
 
@@ -251,6 +253,8 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=STEPS, help="steps to run, e.g. A,C,E (default all: A-F)")
     parser.add_argument("--baseline-pages", type=int, default=720, help="A's pages at most (default 720)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs)")
+    parser.add_argument("--plain", action="store_true",
+                        help="the site sends its pages uncompressed (default: gzip, to clients that accept it)")
     parser.add_argument("--spin-seconds", type=float, default=2.0,
                         help="how long to measure the cores two busy processes get (default 2)")
     options = parser.parse_args(argv)
@@ -281,9 +285,10 @@ def run_steps(options: argparse.Namespace, work: Path, problems: list[str]) -> l
 
     (work / "site").mkdir()
     with SiteProcess(work / "site") if only - {"F"} else nullcontext() as site:
-        urls = write_site(work / "site", site.base, bases, pages) if site else []
+        urls = write_site(work / "site", site.base, bases, pages, compress=not options.plain) if site else []
         baseline = read_copies(work / "site", urls, options.baseline_pages) if "A" in only else []
-        prepared = [f"{pages:,} copies of {len(bases)} pages of {SHARED / FIXTURES} on {site.base}"] if site else []
+        prepared = [f"{pages:,} copies of {len(bases)} pages of {SHARED / FIXTURES} on {site.base}"
+                    f" ({'uncompressed' if options.plain else 'gzip'})"] if site else []
         prepared += [f"{options.seeds:,} text seeds"] if "F" in only else []
         print(f"{', '.join(prepared)}: prepared in {time.perf_counter() - started:.1f} s; {os.cpu_count()} cores",
               flush=True)
