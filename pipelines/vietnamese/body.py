@@ -63,6 +63,17 @@ def focus_body(tree: HtmlElement) -> HtmlElement | None:
         if found:
             container = found[0]
             break
+    if container is not None:
+        # Narrowed first: the selectors below then look at the head and the body alone, not at
+        # the whole page around it (a tenth of its elements), and what they find is the same.
+        body = tree.find("body")
+        if body is None:
+            body = etree.SubElement(tree, "body")
+        container.getparent().remove(container)
+        for child in list(body):
+            body.remove(child)
+        body.text = None
+        body.append(container)
     for xpath in PRUNE_XPATHS:
         for element in select(tree, xpath):
             if element is not container and element.getparent() is not None:
@@ -78,15 +89,6 @@ def focus_body(tree: HtmlElement) -> HtmlElement | None:
         for element in table.xpath(".//tr | .//tbody | .//thead"):
             element.drop_tag()
         table.tag = "div"
-    if container is not None:
-        body = tree.find("body")
-        if body is None:
-            body = etree.SubElement(tree, "body")
-        container.getparent().remove(container)
-        for child in list(body):
-            body.remove(child)
-        body.text = None
-        body.append(container)
     return container
 
 
