@@ -68,9 +68,10 @@ def decode_html(body: bytes, declared: str | bytes | None = None) -> str:
     return decode_page(body, declared)[0]
 
 
-def decode_page(body: bytes, declared: str | bytes | None = None) -> tuple[str, bool]:
-    """The page's text, NFC, and whether the bytes alone say how to read them (a BOM, or valid UTF-8):
-    then the same bytes read again, without the header, give the same text.
+def decode_page(body: bytes, declared: str | bytes | None = None) -> tuple[str, str | None]:
+    """The page's text, NFC, and the codec when the bytes alone say how to read them (``utf-8``,
+    or the codec of their BOM): then the same bytes read again, without the header, give the same
+    text. None when the codec was guessed.
 
     Args:
         body: the page's bytes as fetched or saved.
@@ -83,9 +84,9 @@ def decode_page(body: bytes, declared: str | bytes | None = None) -> tuple[str, 
     """
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return unicodedata.normalize("NFC", body.decode(codec, errors="replace")), True
+            return unicodedata.normalize("NFC", body.decode(codec, errors="replace")), codec
     try:
-        return unicodedata.normalize("NFC", body.decode("utf-8")), True
+        return unicodedata.normalize("NFC", body.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
     label = declared_encoding(body, declared)
@@ -102,4 +103,4 @@ def decode_page(body: bytes, declared: str | bytes | None = None) -> tuple[str, 
         score = vietnamese_score(text) - 3 * text.count("\ufffd")
         if best_score is None or score > best_score:  # ties keep the earlier (declared) one
             best_text, best_score = text, score
-    return unicodedata.normalize("NFC", best_text), False
+    return unicodedata.normalize("NFC", best_text), None
