@@ -70,7 +70,7 @@ def extract_article(
     if tree is None:
         return None
     ours = page_metadata(tree, url)
-    focus_body(tree)
+    container = focus_body(tree)
     _forget_paragraphs()
     # trafilatura's metadata only fills the gaps ours leaves (it has no ``modified``): on most
     # pages there is none, and reading it (htmldate, author heuristics) costs a millisecond.
@@ -79,6 +79,9 @@ def extract_article(
         tree,
         url=url,
         with_metadata=gaps,
+        # Our layer found the article's own body container: trafilatura's fallbacks (readability,
+        # jusText), there to find a body its own rules miss, have nothing left to find.
+        fast=container is not None,
         include_comments=False,
         include_tables=True,
         config=config or use_config(),
