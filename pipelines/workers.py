@@ -78,7 +78,10 @@ def _serve(conn: Connection, options: PageOptions) -> None:
     """The worker's loop: a job in, ("ok", result) or ("error", reason) out, in order; None stops it."""
     # Ctrl-C reaches the whole process group: the engine decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn.send(("ready", None))  # start-up (imports) does not count against a page's time limit
+    try:
+        conn.send(("ready", None))  # start-up (imports) does not count against a page's time limit
+    except OSError:  # the engine is gone already
+        return
     parent = os.getppid()
     while True:
         # A killed engine sends no None, and forked siblings keep the pipe open (no EOF):
@@ -237,16 +240,18 @@ class _Worker:
                     self.sock.sendall(_frame(None))
                 except OSError:
                     kill = True
-            self.sock.close()
         if kill:
             self.process.kill()
 
     def wait_stopped(self) -> None:
+        """Wait for the worker to exit (killed after 2 s), then close its socket: a worker still starting
+        says it is ready before it reads the None, and its socket must still be there to take that."""
         try:
             self.process.wait(2)
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.process.wait()
+        self.sock.close()
 
 
 class PagePool:

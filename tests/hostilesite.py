@@ -25,9 +25,10 @@ import threading
 import time
 from collections.abc import Callable
 from email.utils import formatdate
-from functools import cached_property
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import cached_property, partial
+from http.server import BaseHTTPRequestHandler
 
+from tests.loopback import LoopbackServer
 from tests.manysite import article
 from tests.newsite import PDF, windows_1258
 
@@ -94,26 +95,23 @@ class HostileSite:
         self.log: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {}
-        self.servers = {}
-        for name, address in HOSTS.items():
-            server = ThreadingHTTPServer((address, 0), self._handler(name))
-            server.daemon_threads = True  # a dripping answer never holds up shutdown
-            self.servers[name] = server
-        self.bases = {name: f"http://{HOSTS[name]}:{server.server_address[1]}" for name, server in self.servers.items()}
-        self.threads = [threading.Thread(target=s.serve_forever, args=(0.05,), daemon=True) for s in self.servers.values()]
+        # Daemon threads: a dripping answer never holds up the stop.
+        self.servers = {name: LoopbackServer(partial(self._handle, name), address, daemon_threads=True, poll_seconds=0.05)
+                        for name, address in HOSTS.items()}
+        self.bases = {name: server.base for name, server in self.servers.items()}
 
     def url(self, path: str = "/", site: str = "main") -> str:
         return self.bases[site] + path
 
     def __enter__(self) -> HostileSite:
-        for thread in self.threads:
-            thread.start()
+        assert self.big_sitemap
+        for server in self.servers.values():
+            server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         for server in self.servers.values():
-            server.shutdown()
-            server.server_close()
+            server.stop()
 
     def hits(self, path: str, site: str = "main") -> int:
         with self.lock:
@@ -155,11 +153,12 @@ class HostileSite:
 
     @cached_property
     def big_sitemap(self) -> bytes:
-        """Made once: built on each request, its 2 MB took long enough on a loaded machine for the
-        tests' 1 s download timeout to fetch it twice."""
+        """Its 2 MB gzip-compressed, as large sitemaps are sent, and made before the site serves: built on
+        each request, or sent whole, it took long enough on a loaded machine for the tests' 1 s
+        download timeout to fetch it twice."""
         base = self.bases["big"]
         urls = "".join(f"<url><loc>{base}/t/{n}</loc></url>" for n in range(SITEMAP_URLS))
-        return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+        return gzip.compress(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode())
 
     def respond(self, site: str, path: str, handler: BaseHTTPRequestHandler) -> None:  # noqa: C901 (one table)
         send = _Sender(handler)
@@ -176,7 +175,7 @@ class HostileSite:
             if path == "/robots.txt":
                 return send(200, "text/plain", f"User-agent: *\nSitemap: {self.url(BIG_SITEMAP, 'big')}\n".encode())
             if path == BIG_SITEMAP:
-                return send(200, "application/xml", self.big_sitemap)
+                return send(200, "application/xml", self.big_sitemap, {"Content-Encoding": "gzip"})
             if path.startswith("/t/"):
                 return send(200, html, self.page(path, site, number=30_000 + int(path[3:])))
         if site != "main":
@@ -236,22 +235,13 @@ class HostileSite:
             return answer()
         return send(200, html, page)
 
-    def _handler(self, site: str) -> type[BaseHTTPRequestHandler]:
-        hostile = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                with hostile.lock:
-                    hostile.log.append((site, self.path))
-                try:
-                    hostile.respond(site, self.path, self)
-                except OSError:  # the crawler gave up on this answer (a timeout, a size limit)
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
+    def _handle(self, site: str, request: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.log.append((site, request.path))
+        try:
+            self.respond(site, request.path, request)
+        except OSError:  # the crawler gave up on this answer (a timeout, a size limit)
+            pass
 
 
 class _Sender:

@@ -15,9 +15,10 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from pipelines.vietnamese.dates import VIETNAM
+from tests.loopback import LoopbackServer, send
 
 PLACES = ["Hà Nội", "Đà Nẵng", "Huế", "Cần Thơ", "Hải Phòng", "Nghệ An", "Quảng Ninh", "Lâm Đồng"]
 SUBJECTS = ["Bộ Y tế", "Ủy ban nhân dân tỉnh", "Sở Giáo dục", "Công an thành phố", "Ngân hàng Nhà nước",
@@ -63,9 +64,8 @@ class ManySite:
         self.count, self.salt, self.aliases = count, salt, aliases
         self.hits: list[tuple[str, float]] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = LoopbackServer(self._handle)
+        self.base = self.server.base
 
     def article_urls(self) -> list[str]:
         return [f"{self.base}/bai/{n}.html" for n in range(1, self.count + 1)]
@@ -102,28 +102,14 @@ class ManySite:
             return sorted(at for _, at in self.hits)
 
     def __enter__(self) -> ManySite:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                with site.lock:
-                    site.hits.append((self.path, time.monotonic()))
-                status, kind, body = site.respond(self.path)
-                self.send_response(status)
-                self.send_header("Location" if status == 301 else "Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.hits.append((request.path, time.monotonic()))
+        status, kind, body = self.respond(request.path)
+        send(request, status, {"Location" if status == 301 else "Content-Type": kind}, body)

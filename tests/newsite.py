@@ -30,10 +30,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from pipelines.vietnamese.dates import VIETNAM
+from tests.loopback import LoopbackServer, send
 
 LAST_MODIFIED = "Mon, 02 Nov 2026 01:00:00 GMT"
 
@@ -235,10 +236,9 @@ class NewsSite:
         self.busy: dict[str, int] = {}
         self.log: list[Hit] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = LoopbackServer(self._handle)
+        self.base = self.server.base
         self.pages = pages(self.base)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str = "/") -> str:
         return self.base + path
@@ -249,12 +249,11 @@ class NewsSite:
             return [hit.path for hit in self.log[since:]]
 
     def __enter__(self) -> NewsSite:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
     def respond(self, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(raw_path)
@@ -284,23 +283,9 @@ class NewsSite:
             return 304, meta, b""
         return 200, meta, body
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, meta, body = site.respond(self.path, headers)
-                with site.lock:
-                    site.log.append(Hit(self.path, status, headers))
-                self.send_response(status)
-                for name, value in meta.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        status, meta, body = self.respond(request.path, headers)
+        with self.lock:
+            self.log.append(Hit(request.path, status, headers))
+        send(request, status, meta, body)
