@@ -100,6 +100,16 @@ def test_signatures_are_datasketchs_value_for_value(text):
     assert np.array_equal(Signer(128, 3).sign(text).values, reference.hashvalues.astype(np.uint32))
 
 
+@pytest.mark.parametrize("points", [1, 2, 3, 8, 13, 33, 65, 129])
+def test_the_quadrature_is_numpys_leggauss(points):
+    from pipelines.neardup.minhash import gauss_legendre
+
+    nodes, weights = gauss_legendre(points)
+    expected_nodes, expected_weights = np.polynomial.legendre.leggauss(points)
+    assert np.allclose(nodes, expected_nodes, rtol=0, atol=1e-14)
+    assert np.allclose(weights, expected_weights, rtol=0, atol=1e-13)
+
+
 @pytest.mark.parametrize("num_perm", [64, 128, 256])
 def test_band_parameters_are_datasketchs(num_perm):
     from datasketch import MinHashLSH
