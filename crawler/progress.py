@@ -15,16 +15,16 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, \
-    TimeRemainingColumn
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from pipelines.runs import run_counts
+
+if TYPE_CHECKING:  # rich is imported on a terminal only: 2 MB and 60 ms that a crawl from cron never uses
+    from rich.progress import Progress
 
 REFRESH_SECONDS = 0.5
 DONE = ("new", "duplicate", "unchanged", "updated", "failed")
@@ -37,6 +37,10 @@ def on_terminal() -> bool:
 
 def bar(description: str) -> Progress:
     """A progress bar with count, rate and time left, on standard error."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, \
+        TimeElapsedColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
         TextColumn("[progress.data.speed]{task.fields[rate]}"),
@@ -109,6 +113,9 @@ class ProgressExtension:
             self.progress = bar(spider.name.capitalize())
             self.tasks[None] = self.progress.add_task(spider.name.capitalize(), total=self.total, rate="-")
         else:
+            from rich.console import Console
+            from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
             self.progress = Progress(
                 TextColumn("[bold]{task.description:<24}"), TextColumn("{task.fields[line]}"), TimeElapsedColumn(),
                 console=Console(stderr=True), redirect_stderr=True, redirect_stdout=False,

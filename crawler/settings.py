@@ -171,6 +171,10 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
+# Outputs of one callback processed at once. Scrapy starts that many tasks (100 by default) for
+# every response whose callback runs, and the callbacks wait for the workers: 88 responses waiting
+# held 5 MB of tasks at 8,000 pages. The writer stores one item at a time anyway.
+CONCURRENT_ITEMS = 16
 # Per-site concurrency and delay come from the sites file (download slot per site).
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # Fail fast when a site is unreachable (no network: a DNS failure), and retry once,

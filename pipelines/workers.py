@@ -13,7 +13,6 @@ pathological page cannot stall the crawl.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import logging
 import os
@@ -26,10 +25,13 @@ import sys
 from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Light: no Scrapy, no database; a spawned worker imports this module and these alone.
 from pipelines.page import Fetched, PageOptions, PageResult, extraction, process_page, process_text
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,14 @@ PROJECT = str(Path(__file__).resolve().parent.parent)
 MMAP_THRESHOLD = 128 * 1024
 MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    """The engine's event loop. asyncio is imported here, not with the module: a worker runs this
+    module and never uses it (1.3 MB in each)."""
+    import asyncio
+
+    return asyncio.get_running_loop()
 
 
 def give_back_big_buffers() -> None:
@@ -142,7 +152,7 @@ class _Worker:
         theirs.close()
         ours.setblocking(False)
         self.sock, self.timeout, self.on_answer = ours, timeout, on_answer
-        self.loop = asyncio.get_running_loop()
+        self.loop = _running_loop()
         self.jobs: deque[asyncio.Future[Any]] = deque()  # the answers awaited, in the order the jobs were sent
         self.outgoing, self.incoming = bytearray(_frame(options)), bytearray()
         self.ready = False
@@ -286,7 +296,7 @@ class PagePool:
             worker = min(self.workers, key=len)
             if len(worker) < DEPTH:
                 return worker
-            waiter = asyncio.get_running_loop().create_future()
+            waiter = _running_loop().create_future()
             self.waiting.append(waiter)
             await waiter
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from sqlite_utils import Database
 
 from bench.neardup_eval import EDIT_KINDS, edit
@@ -53,6 +54,27 @@ def test_sorted_arrays_and_saved_parts_answer_like_the_dict():
         expected = by_dict.members(probe)
         assert expected and by_arrays.members(probe) == expected == reloaded.members(probe)
         assert by_arrays.members(probe, limit=3) == by_dict.members(probe, limit=3) == reloaded.members(probe, limit=3)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_merges_keep_the_arrays_sorted_by_key_then_article(seed):
+    """Entries merged in (new buckets, new members of known ones, older articles re-signed, repeats)
+    leave the arrays as one sort of every (key, id) pair would."""
+    rng = np.random.default_rng(seed)
+    index, pairs = BucketIndex(), []
+    for step in range(6):
+        ids = rng.integers(1, 3000 if step % 2 else 500, size=400)  # odd steps: some ids below those merged
+        keys = rng.integers(0, 300, size=(400, 3)).astype(np.uint64) << np.uint64(40)  # few keys: runs
+        for article_id, row in zip(ids.tolist(), keys.tolist()):
+            index.add(article_id, row)
+            pairs += [(k >> 32, article_id) for k in row]
+        if step == 3:
+            index.extend(ids, keys)  # straight into the arrays
+            pairs += [(k >> 32, i) for i, row in zip(ids.tolist(), keys.tolist()) for k in row]
+        index.merge()
+        expected = sorted(pairs)
+        assert index.keys.tolist() == [k for k, _ in expected] and index.ids.tolist() == [i for _, i in expected]
+        assert index.keys.dtype == np.dtype("<u4") and index.ids.dtype == np.dtype("<u4")
 
 
 def test_lookups_by_directory_agree_with_a_plain_dict():

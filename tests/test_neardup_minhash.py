@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -98,6 +102,40 @@ def test_signatures_are_datasketchs_value_for_value(text):
     reference = MinHash(num_perm=128, seed=SEED, scheme=SCHEME)
     reference.update_batch([gram.encode("utf-8") for gram in shingles(text, 3)])
     assert np.array_equal(Signer(128, 3).sign(text).values, reference.hashvalues.astype(np.uint32))
+
+
+def test_the_kept_permutations_and_salts_are_the_generators():
+    from pipelines.neardup import seeded
+    from pipelines.neardup.minhash import band_salts, generated_permutations, generated_salts, permutations
+
+    for num_perm, seed in seeded.PERMUTATIONS:
+        for kept, generated in zip(permutations(num_perm, seed), generated_permutations(num_perm, seed)):
+            assert kept.dtype == generated.dtype and np.array_equal(kept, generated)
+    for bands, seed in seeded.SALTS:
+        kept, generated = band_salts(bands, seed), generated_salts(bands, seed)
+        assert kept.dtype == generated.dtype and np.array_equal(kept, generated)
+    assert np.array_equal(permutations(64, 1)[0], generated_permutations(64, 1)[0])  # other settings: generated
+
+
+def test_signing_with_the_default_settings_leaves_numpy_random_unloaded():
+    """3 MB in each process that signs (the engine, every worker); see pipelines/neardup/seeded.py."""
+    code = ("import sys; from pipelines.page import PageOptions, process_text; "
+            "from pipelines.neardup.index import NearDupSettings; "
+            "assert PageOptions().neardup == (NearDupSettings().num_perm, NearDupSettings().shingle_size, "
+            "NearDupSettings().candidate_threshold); "
+            "record = process_text({'text': 'Ông Nguyễn Văn An nói ngày 12/3 rằng ' * 40}, PageOptions()); "
+            "assert record.fields['band_keys'] and 'numpy.random' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+@pytest.mark.parametrize("points", [1, 2, 3, 8, 13, 33, 65, 129])
+def test_the_quadrature_is_numpys_leggauss(points):
+    from pipelines.neardup.minhash import gauss_legendre
+
+    nodes, weights = gauss_legendre(points)
+    expected_nodes, expected_weights = np.polynomial.legendre.leggauss(points)
+    assert np.allclose(nodes, expected_nodes, rtol=0, atol=1e-14)
+    assert np.allclose(weights, expected_weights, rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("num_perm", [64, 128, 256])

@@ -225,6 +225,24 @@ def test_old_candidates_are_judged_by_their_saved_anchors_and_read_only_when_the
     assert story == ids["bridge"] and [m.similar_id for m in matches] == [ids["bridge"]]
 
 
+def test_remembered_anchors_are_the_anchors_of_the_text(tmp_path):
+    """The writer keeps its latest articles' anchors compactly (one string each): a candidate among them
+    comes back with the very anchor set its text gives, without its text read."""
+    store = NewsStore.open(tmp_path / "news.db")
+    index = NearDupIndex(store, NearDupSettings())
+    index.load()
+    texts = {"bridge": BRIDGE, "twin": TWIN, "none": "Một câu không có tên và số nào cả."}
+    ids = store_articles(store, texts)
+    for key, text in texts.items():
+        index.add(ids[key], text)
+    store.commit()
+    found = index.spin_texts(list(ids.values()))
+    for key, text in texts.items():
+        assert found[ids[key]].anchors == frozenset(anchors(text))
+        assert "text" not in vars(found[ids[key]]), "judged on its remembered anchors, its text not read"
+    assert found[ids["none"]].anchors == frozenset()
+
+
 def test_real_spun_copies_link_when_the_shared_data_is_there():
     path = SHARED_DATA / "qdnd-crawler-bodies" / "articles.json"
     if not path.is_file():

@@ -83,6 +83,20 @@ def test_an_unusable_file_is_named_with_the_reason(tmp_path, make, says):
         NewsStore.open(path)
 
 
+def test_the_page_cache_grows_with_the_archive(tmp_path, monkeypatch):
+    """8 MB for a new or small archive, 16 MB from LARGE_ARCHIVE articles (the indexes the writer reads)."""
+    import pipelines.db.store as store_module
+    from tests.test_neardup_index import store_articles
+
+    store = NewsStore.open(tmp_path / "news.db")
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -8192
+    store_articles(store, {"one": "Một bài báo."})
+    store.commit()
+    store.db.close()
+    monkeypatch.setattr(store_module, "LARGE_ARCHIVE", 1)
+    assert NewsStore.open(tmp_path / "news.db").db.execute("PRAGMA cache_size").fetchone()[0] == -16384
+
+
 def test_a_read_only_database_is_refused_at_once(tmp_path):
     path = migrated_file(tmp_path / "news.db")
     with read_only(path), pytest.raises(StoreError, match=f"NEWS_DB={path} cannot be written"):

@@ -40,7 +40,8 @@ CATCH_UP_BATCH = 500
 # The saved bucket index is rebuilt when this many signatures (or a tenth of it) were written since.
 SNAPSHOT_AFTER = 1000
 # The anchors of the articles last stored or verified, kept for verifying the next ones (spun copies):
-# a story's articles are candidates again and again. Some 5 KB each (a frozenset of tens of strings).
+# a story's articles are candidates again and again. Each kept as one string, an anchor a line
+# (some 1 KB): as a frozenset of tens of strings each took 4 KB, 8 MB of the writer's memory.
 REMEMBERED_ANCHORS = 2048
 
 
@@ -126,7 +127,7 @@ class NearDupIndex:
         self.seq = 0  # the last signature (by sequence number) in self.buckets
         self.caught_up_in = -1  # the store's write transaction in which the index last caught up
         self.snapshot_seq = 0  # the last one in the saved snapshot
-        self._anchors: OrderedDict[int, frozenset[str]] = OrderedDict()  # article id -> its anchors, the latest last
+        self._anchors: OrderedDict[int, str] = OrderedDict()  # article id -> its anchors, a line each, the latest last
 
     def check_config(self) -> None:
         """Refuse settings that differ from those the stored signatures were made with."""
@@ -285,7 +286,8 @@ class NearDupIndex:
         for article_id in ids:
             if (remembered := known.get(article_id)) is not None:
                 known.move_to_end(article_id)
-                found[article_id] = SpinText(anchors=remembered, load=partial(self._text_of, article_id))
+                words = frozenset(filter(None, remembered.split("\n")))
+                found[article_id] = SpinText(anchors=words, load=partial(self._text_of, article_id))
         # Older ones: their anchors as saved with their signature (a short read), the text only if they pass.
         for article_id, saved in self.store.anchor_words([i for i in ids if i not in found]).items():
             found[article_id] = SpinText(anchors=saved, load=partial(self._text_of, article_id))
@@ -300,7 +302,7 @@ class NearDupIndex:
         return self.store.article_texts([article_id]).get(article_id, "")
 
     def _remember_anchors(self, article_id: int, anchors: frozenset[str]) -> None:
-        self._anchors[article_id] = anchors
+        self._anchors[article_id] = "\n".join(anchors)
         self._anchors.move_to_end(article_id)
         while len(self._anchors) > REMEMBERED_ANCHORS:
             self._anchors.popitem(last=False)

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipelines.neardup import seeded
+
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
 
@@ -92,11 +94,32 @@ _FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE
 
 
 def permutations(num_perm: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """The affine permutations ``h -> a*h + b mod 2^32`` (``a`` odd) of datasketch's affine32 scheme."""
+    """The affine permutations ``h -> a*h + b mod 2^32`` (``a`` odd) of datasketch's affine32 scheme
+    (those of the default settings kept in :mod:`pipelines.neardup.seeded`)."""
+    if (known := seeded.PERMUTATIONS.get((num_perm, seed))) is not None:
+        a, b = (np.frombuffer(bytes.fromhex(part), "<u4").astype(np.uint32) for part in known)
+        return a, b
+    return generated_permutations(num_perm, seed)
+
+
+def generated_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`permutations` as datasketch makes them, from numpy's Mersenne Twister."""
     generator = np.random.RandomState(seed)
     a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
     return a, b
+
+
+def band_salts(bands: int, seed: int) -> np.ndarray:
+    """A uint64 salt per band (those of the default settings kept in :mod:`pipelines.neardup.seeded`)."""
+    if (known := seeded.SALTS.get((bands, seed))) is not None:
+        return np.frombuffer(bytes.fromhex(known), "<u8").astype(np.uint64)
+    return generated_salts(bands, seed)
+
+
+def generated_salts(bands: int, seed: int) -> np.ndarray:
+    """:func:`band_salts` from numpy's default generator."""
+    return np.random.default_rng(seed).integers(1, 2**63, size=bands, dtype=np.uint64)
 
 
 class Signer:
@@ -171,7 +194,7 @@ class Banding:
         self.bands, self.rows = bands_rows or optimal_bands(threshold, num_perm)
         # A different start per band, so equal values in two bands give two keys (and another
         # ``seed``, another key space: the spun-copy bands share the bucket index).
-        self._salts = np.random.default_rng(seed).integers(1, 2**63, size=self.bands, dtype=np.uint64)
+        self._salts = band_salts(self.bands, seed)
 
     def keys(self, values: np.ndarray) -> np.ndarray:
         """The uint64 bucket keys of many signatures at once: one row of ``bands`` keys per row of ``values``.
@@ -195,6 +218,31 @@ class Banding:
         return self.keys(signature.values[np.newaxis, :])[0].tolist()
 
 
+def _legendre(degree: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Legendre polynomial of ``degree`` (1 or more) at ``x``, and its derivative there."""
+    before, current = np.ones_like(x), x.copy()
+    for n in range(2, degree + 1):
+        before, current = current, ((2 * n - 1) * x * current - (n - 1) * before) / n
+    return current, degree * (x * current - before) / (x * x - 1)
+
+
+def gauss_legendre(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes (ascending) and weights of Gauss-Legendre quadrature on [-1, 1]: numpy's ``leggauss``,
+    by Newton's method on the Legendre recurrence. ``leggauss`` solves an eigenvalue problem, which
+    loads LAPACK's code into every process that signs (3 MB more in the engine and in each worker).
+    """
+    # Tricomi's approximation of the roots, then Newton steps until they no longer move.
+    x = np.cos(np.pi * (np.arange(points, 0, -1) - 0.25) / (points + 0.5))
+    for _ in range(100):
+        value, slope = _legendre(points, x)
+        step = value / slope
+        x = x - step
+        if np.abs(step).max() < 1e-15:
+            break
+    slope = _legendre(points, x)[1]
+    return x, 2 / ((1 - x * x) * slope * slope)
+
+
 def optimal_bands(threshold: float, num_perm: int, false_positive_weight: float = 0.5) -> tuple[int, int]:
     """(bands, rows) with the least weighted sum of false positive and negative probabilities.
 
@@ -202,7 +250,7 @@ def optimal_bands(threshold: float, num_perm: int, false_positive_weight: float 
     the integrands are polynomials of degree ``bands * rows <= num_perm``, so
     Gauss-Legendre quadrature with ``num_perm // 2 + 1`` points is exact.
     """
-    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    nodes, weights = gauss_legendre(num_perm // 2 + 1)
 
     def integral(function: Callable[[np.ndarray], np.ndarray], low: float, high: float) -> float:
         half = (high - low) / 2
