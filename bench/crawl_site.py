@@ -166,6 +166,9 @@ def handler_for(folder: Path) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real server: no new connection per page
+        # TCP_NODELAY, as web servers set on keep-alive connections: without it, the end of an answer
+        # waited for the client's delayed ACK (some 30 ms a page for gzip answers to urllib3).
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             path = urlsplit(self.path).path
