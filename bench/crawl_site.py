@@ -240,8 +240,14 @@ class SiteProcess:
         self.process.communicate(timeout=10)  # closes its standard input: it stops
 
 
+class Server(ThreadingHTTPServer):
+    # A web server's backlog of connections (socketserver's is 5): a crawl opens a dozen at once, and
+    # a connection beyond the fifth had its SYN dropped and sent again a second later.
+    request_queue_size = 128
+
+
 def serve(folder: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(folder))
+    server = Server(("127.0.0.1", 0), handler_for(folder))
     threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
     print(server.server_address[1], flush=True)
     server.serve_forever()

@@ -8,6 +8,12 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # A web server's backlog (socketserver's is 5): a crawl opens many connections at once, and one
+    # beyond the fifth had its SYN dropped and retried a second later.
+    request_queue_size = 128
+
+
 class LoopbackServer:
     """``handle(request)`` answers each GET; :attr:`base` is ``http://ADDRESS:PORT``.
 
@@ -23,7 +29,7 @@ class LoopbackServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((address, 0), Handler)
+        self.server = _Server((address, 0), Handler)
         self.server.daemon_threads = daemon_threads
         self.base = f"http://{address}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(poll_seconds,), daemon=True)
