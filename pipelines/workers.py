@@ -38,14 +38,18 @@ logger = logging.getLogger(__name__)
 
 # The project's root, for the workers' imports (they run ``python -m pipelines.workers``).
 PROJECT = str(Path(__file__).resolve().parent.parent)
-# glibc's malloc: buffers of 128 KB and more (a page, its text, its tree's parts, a response body)
-# are mapped and given back when freed, instead of raising the heap's threshold to their size
-# and staying in the heap after them (a few MB of RSS a worker; 14 MB in the engine, which
-# receives every page, after 8,000 pages). The workers get it from their environment, before their
-# first allocation; the engine sets it on itself (:func:`give_back_big_buffers`). Ignored by other
-# C libraries.
+# glibc's malloc maps buffers from a fixed size up and gives them back when freed, instead of
+# raising the heap's threshold to the size of the largest one freed and keeping them all in the
+# heap (glibc's default, up to 32 MB). Ignored by other C libraries.
+# - The engine, which receives every page: from 128 KB (14 MB less after 8,000 pages). It sets it on
+#   itself (:func:`give_back_big_buffers`).
+# - A worker: from 2 MB. Below that a page's buffers (its bytes, its text, its tree's parts) stay in
+#   the heap and serve the next page: mapped anew for each page, their page faults cost 1 ms a page,
+#   a tenth of the per-page function. The heap holds one page's worth (some 5 MB at most), not more.
+#   The workers get it from their environment, before their first allocation.
 MMAP_THRESHOLD = 128 * 1024
-MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
+WORKER_MMAP_THRESHOLD = 2 * 1024 * 1024
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(WORKER_MMAP_THRESHOLD)}
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
 
 
@@ -58,7 +62,7 @@ def _running_loop() -> asyncio.AbstractEventLoop:
 
 
 def give_back_big_buffers() -> None:
-    """Make this process's malloc map big buffers, as :data:`MALLOC` does for the workers (glibc only)."""
+    """Make this process's malloc map buffers of :data:`MMAP_THRESHOLD` and more (glibc only)."""
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
