@@ -38,8 +38,8 @@ from twisted.internet.defer import Deferred
 
 from crawler.distributed.archive import Archive, open_archive
 from crawler.distributed.connection import is_worker
-from pipelines.compression import GzipTruncated, gunzip_head, gzip_complete
 from crawler.distributed.pace import hold_site
+from pipelines.compression import GzipTruncated, gunzip_head, gzip_complete
 from pipelines.vietnamese.encoding import declared_encoding
 
 if TYPE_CHECKING:

@@ -66,6 +66,8 @@ def give_back_big_buffers() -> None:
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 # How long a new worker may take to start (import trafilatura) on a busy machine.
 STARTUP_SECONDS = 120
 
