@@ -65,6 +65,16 @@ def _child_text(element: lxml.etree._Element, *names: str) -> str | None:
     return None
 
 
+def _descendant_texts(element: lxml.etree._Element) -> dict[str, str]:
+    """The text of the first descendant of each local name that has some, in one pass
+    (:func:`_child_text` for many names: a sitemap's 50,000 entries are read once each)."""
+    texts: dict[str, str] = {}
+    for node in element.iter():
+        if node.text and (text := node.text.strip()):
+            texts.setdefault(_local(node.tag), text)
+    return texts
+
+
 def _xml_root(body: bytes) -> lxml.etree._Element | None:
     parser = lxml.etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
     try:
@@ -83,11 +93,11 @@ def parse_sitemap(body: bytes, base_url: str) -> list[Entry]:
     for element in root:
         if _local(element.tag) not in ("url", "sitemap"):
             continue
-        loc = _child_text(element, "loc")
-        if not loc:
+        texts = _descendant_texts(element)
+        if not (loc := texts.get("loc")):
             continue
-        published = parse_date(_child_text(element, "publication_date") or _child_text(element, "lastmod"))
-        entries.append(Entry(urljoin(base_url, loc), published, _child_text(element, "title"), is_sitemap=index))
+        published = parse_date(texts.get("publication_date") or texts.get("lastmod"))
+        entries.append(Entry(urljoin(base_url, loc), published, texts.get("title"), is_sitemap=index))
     return entries
 
 

@@ -22,19 +22,17 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.dupefilters import RFPDupeFilter
-from scrapy.http import HtmlResponse
-from scrapy.utils.httpobj import urlparse_cached
-from scrapy.utils.response import get_meta_refresh as scrapy_meta_refresh
-from w3lib import html
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.extensions.throttle import AutoThrottle
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.response import get_meta_refresh as scrapy_meta_refresh
 from twisted.internet.defer import Deferred
+from w3lib import html
 
 from crawler.distributed.archive import Archive, open_archive
 from crawler.distributed.connection import is_worker
@@ -169,14 +167,29 @@ class BackoffMiddleware:
         return retry
 
 
+# RFC 9309 (2.5): a crawler may stop reading robots.txt after a limit of at least 500 KiB (Google's).
+ROBOTS_PARSE_LIMIT = 500 * 1024
+
+
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
-    """Scrapy's robots.txt check, with every request that waits for the robots.txt in flight checked.
+    """Scrapy's robots.txt check, with every request that waits for the robots.txt in flight checked,
+    and the rules read from the first :data:`ROBOTS_PARSE_LIMIT` bytes only.
 
     Scrapy 2.19 has each waiting request await the pending Deferred through ``asFuture``, whose
     callback returns None: the first waiter gets the parser, every later one None, which means
     "no robots.txt, all allowed". A crawl resumed from JOBDIR sends many requests at once and
     fetched pages that robots.txt disallows. Here each waiter gets the parser and passes it on.
     """
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        # Parsing a 5 MB robots.txt held the reactor (and every download in flight) for half a second.
+        if len(response.body) > ROBOTS_PARSE_LIMIT:
+            head = response.body[:ROBOTS_PARSE_LIMIT]
+            response = response.replace(body=head[:head.rfind(b"\n") + 1] or head)  # whole lines
+            self._stats.inc_value("robotstxt/truncated")
+            logger.warning("robots.txt of %s is over %d KiB: its rules are read from the first %d KiB only",
+                           netloc, ROBOTS_PARSE_LIMIT // 1024, ROBOTS_PARSE_LIMIT // 1024)
+        await super()._parse_robots(response, netloc, request)
 
     async def robot_parser(self, request: Request) -> Any:
         pending = self._parsers.get(urlparse_cached(request).netloc)

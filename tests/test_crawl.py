@@ -24,7 +24,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
-from crawler.middlewares import RobotsTxtMiddleware
+from crawler.middlewares import ROBOTS_PARSE_LIMIT, RobotsTxtMiddleware
 from crawler.settings import CONTACT_URL
 from crawler.spiders.news import NewsSpider
 from tests.conftest import ROOT, run_scrapy
@@ -295,6 +295,24 @@ async def test_every_request_waiting_for_robots_txt_is_checked():
     for check in checks:
         with pytest.raises(IgnoreRequest, match="Forbidden by robots.txt"):
             await check
+
+
+@deferred_f_from_coro_f
+async def test_robots_txt_rules_are_read_from_its_first_500_kib():
+    """RFC 9309 lets a crawler stop at 500 KiB, as Google does: a rule past it is not read, and the
+    rules before it are, up to the last whole line."""
+    crawler = get_crawler(Spider, {"ROBOTSTXT_OBEY": True})
+    middleware = RobotsTxtMiddleware.from_crawler(crawler)
+    filler = b"# " + b"x" * 97 + b"\n"
+    body = b"User-agent: *\nDisallow: /noi-bo/\n" + filler * (ROBOTS_PARSE_LIMIT // len(filler)) + b"Disallow: /sau/\n"
+    assert len(body) > ROBOTS_PARSE_LIMIT
+    crawler.engine = type("Engine", (), {"download_async": lambda self, request: robots_txt})()
+    robots_txt = asyncio.get_running_loop().create_future()
+    robots_txt.set_result(Response("https://x.vn/robots.txt", body=body))
+    with pytest.raises(IgnoreRequest, match="Forbidden by robots.txt"):
+        await middleware.process_request(Request("https://x.vn/noi-bo/1.html"))
+    assert await middleware.process_request(Request("https://x.vn/sau/1.html")) is None
+    assert crawler.stats.get_value("robotstxt/truncated") == 1
 
 
 @deferred_f_from_coro_f

@@ -11,7 +11,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
-from crawler.frontier import Frontier
+from crawler.frontier import TURN, Frontier
 from crawler.spiders.news import NewsSpider
 from tests.inprocess import crawler_settings, run_spider
 from tests.newsite import ARTICLES, NewsSite
@@ -33,6 +33,29 @@ def test_nothing_scheduled_without_an_engine():
     frontier = Frontier(get_crawler(), lambda site, url: Request(url), limit=10)
     frontier.add("a", "a", "https://x.vn/a-1.html")
     assert len(frontier) == 1 and frontier.top_up() == 0
+
+
+@deferred_f_from_coro_f
+async def test_entries_that_give_no_request_are_looked_at_a_turn_at_a_time():
+    """A sitemap read again names thousands of stored URLs: they are looked at TURN at a time, the
+    reactor reading its sockets in between, and all at once when the spider is idle."""
+    crawler = get_crawler()
+    crawler.engine = type("Engine", (), {"scheduler": []})()  # empty: room for every request
+    looked: list[int] = []
+    frontier = Frontier(crawler, looked.append, limit=10)  # append returns None: no request
+    for number in range(3 * TURN):
+        frontier.add("a", number)
+    assert looked == []  # adding only queues
+    assert frontier.top_up() == 0 and looked == list(range(TURN))
+    for _ in range(100):  # the next turn was scheduled
+        await asyncio.sleep(0.001)
+        if len(looked) == 3 * TURN:
+            break
+    assert looked == list(range(3 * TURN)) and not frontier.lines
+    for number in range(3 * TURN):
+        frontier.add("b", number)
+    frontier.spider_idle()  # nothing to schedule: returns, the spider may close
+    assert len(looked) == 6 * TURN and not frontier.lines
 
 
 @deferred_f_from_coro_f

@@ -93,6 +93,7 @@ class NewsSpider(ArchiveSpider):
         self.locks: dict[str, SiteLock] = {}
         self.locked_out: list[str] = []
         self._ledger: RunLedger | None = None
+        self.site_since: dict[str, datetime | None] = {}
 
     @classmethod
     def check_arguments(cls, settings: Any, **spider_args: Any) -> None:
@@ -237,13 +238,13 @@ class NewsSpider(ArchiveSpider):
         after a kill, the resumed run reads the entry points again and fetches
         whatever is not in the database yet.
         """
-        ledger = self.ledger
-        if ledger.requested(clean_url(url)):
+        ledger, key = self.ledger, clean_url(url)
+        if ledger.requested(key):
             return None
         if not ledger.take(site.name, site.max_pages):
             inc_stat(self.crawler, "news/over_budget", site.name)
             return None
-        if not ledger.claim(clean_url(url)):  # another worker asked for it meanwhile
+        if not ledger.claim(key):  # another worker asked for it meanwhile
             return None
         return self._make_request(site, url, kind, callback, depth, **meta)
 
@@ -343,7 +344,7 @@ class NewsSpider(ArchiveSpider):
         url = self.article_url(site, link, published)
         if url is None:
             return None
-        if self.requested(url) or self.known_article(site, url, link):
+        if self.ledger.requested(url) or self.known_article(site, url, link):  # url: clean already
             return None
         return self._request(site, url, "article", self.parse_page, depth, news_links=[link])
 
@@ -357,9 +358,12 @@ class NewsSpider(ArchiveSpider):
         return False
 
     def since_for(self, site: Site) -> datetime | None:
+        """The run's ``since``, else the site's ``since_days`` counted back from the first call."""
         if self.since is not None:
             return self.since
-        return parse_since(site.since_days) if site.since_days else None
+        if site.name not in self.site_since:  # asked for each URL of a sitemap: worked out once
+            self.site_since[site.name] = parse_since(site.since_days) if site.since_days else None
+        return self.site_since[site.name]
 
     # --- callbacks -----------------------------------------------------------------
 
