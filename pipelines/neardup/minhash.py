@@ -146,7 +146,11 @@ class Signer:
             hashed ^= hashed >> s2
             hashed *= m2
             hashed ^= hashed >> s3
-            values = np.minimum(values, (hashed * self._a + self._b).min(axis=0))
+            permuted = hashed * self._a
+            # In place: for a temporary over 256 KB (512 shingles and more), `hashed * a + b` has numpy
+            # check who called it (glibc's backtrace) before reusing it: 0.15 ms, 5 times the addition.
+            permuted += self._b
+            values = np.minimum(values, permuted.min(axis=0))
         return Signature(values, len(grams))
 
 

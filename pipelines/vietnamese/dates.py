@@ -15,6 +15,7 @@ crawler announces from a sitemap is the date the article gets.
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
@@ -25,7 +26,14 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 def utc_now() -> str:
     """The current time as ISO 8601 in UTC, to the second: the form of the database's own timestamps."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    global _last_now
+    second = int(time.time())
+    if second != _last_now[0]:  # the writer asks several times an article: formatted once a second
+        _last_now = (second, datetime.fromtimestamp(second, timezone.utc).isoformat())
+    return _last_now[1]
+
+
+_last_now = (0, "")
 
 _ISO = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
