@@ -23,6 +23,7 @@ from bench.neardup_texts import BASES, SAME_TOPIC
 from crawler.spiders.replay import ReplaySpider
 from pipelines.db.store import NewsStore
 from pipelines.neardup.index import NearDupIndex, NearDupSettings, progress_logger
+from pipelines.neardup.minhash import SHINGLE_HASH, shingles
 from tests.browse_support import datasette_command
 from tests.conftest import SEEDS, run_scrapy
 from tests.inprocess import exit_status, project_settings, run_spider, run_spider_blocking
@@ -143,7 +144,8 @@ def test_links_record_estimates_and_method(story_db):
     ))
     assert rows and all(0 < row["jaccard"] <= 1 and 0 < row["containment"] <= 1 and row["found"] for row in rows)
     excerpt = [row for row in rows if row["url"] == "https://site5.example/copy-excerpt"]
-    assert excerpt and excerpt[0]["containment"] > 0.9 and excerpt[0]["jaccard"] < 0.6
+    # A part of the source: all its shingles are there (containment 1), half the source's (true Jaccard 0.54).
+    assert excerpt and excerpt[0]["containment"] > 0.9 and excerpt[0]["jaccard"] < 0.7
     assert {row["method"] for row in rows} <= {"jaccard", "containment", "spun"}
     # The score of the method that found the link (for spun copies, the aligned share of the shorter text).
     for row in rows:
@@ -160,6 +162,43 @@ async def test_restart_keeps_the_index(story_db, tmp_path):
     crawler = await replay(db, late)
     assert crawler.stats.get_value("neardup/caught_up") is None  # the index came from the database, not a re-sign
     assert stories(db)["https://late.example/copy"] == article_id(db, "https://www.qdnd.vn/tong-cuc-ky-thuat-1")
+
+
+@deferred_f_from_coro_f
+async def test_signatures_of_the_old_shingle_hash_are_signed_again_once(story_db, tmp_path, caplog):
+    """An archive signed by a version that hashed each shingle with SHA-1 (and kept no
+    ``shingle_hash``): the writer signs it again when it opens, links and stories stay, and new
+    copies find their story through the new signatures."""
+    caplog.set_level(logging.INFO, logger="pipelines.neardup.index")
+    db = copy_db(story_db, tmp_path)
+    before = stories(db)
+    links = Database(db).execute("select count(*) from near_duplicates").fetchone()[0]
+    store = NewsStore.open(db)  # made as the old version made it
+    index = NearDupIndex(store, NearDupSettings())
+    for article, text in list(store.signed_texts()):
+        store.replace_shingle_signature(article, index.signer.sign_set(shingles(text, 3)))
+    store.db.execute("DELETE FROM neardup_config WHERE name = 'shingle_hash'")
+    index.save_snapshot()
+    store.commit()
+    store.close()
+    late = tmp_path / "late"
+    late.mkdir()
+    seed_file(late, "late_copy.txt", "https://late.example/copy", "2023-02-01T08:00:00+07:00",
+              edit(body(SEED_000), "synonyms_10", random.Random(21)))
+    await replay(db, late)
+    assert "13 signatures in NEWS_DB hash their shingles another way (sha1): signing them again" in caplog.text
+    after = stories(db)
+    assert {url: after[url] for url in before} == before
+    assert after["https://late.example/copy"] == article_id(db, "https://www.qdnd.vn/tong-cuc-ky-thuat-1")
+    assert Database(db).execute("select count(*) from near_duplicates").fetchone()[0] > links
+    assert Database(db)["neardup_config"].get("shingle_hash")["value"] == SHINGLE_HASH
+    signer = NearDupIndex(NewsStore.open(db), NearDupSettings()).signer
+    for row in Database(db).query("select a.text, s.signature from articles a join neardup_signatures s "
+                                  "on s.article_id = a.id"):
+        assert row["signature"] == signer.sign(row["text"]).to_blob()
+    caplog.clear()
+    await replay(db, late)  # once
+    assert "signing them again" not in caplog.text
 
 
 def test_changing_index_settings_needs_a_rebuild(story_db, tmp_path):

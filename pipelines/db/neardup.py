@@ -78,6 +78,13 @@ class NearDupTables:
         ).fetchone()
         return int(row[0])
 
+    def replace_shingle_signature(self, article_id: int, signature: Signature) -> None:
+        """Replace an article's shingle signature, its anchors kept (a new shingle hash: see
+        :meth:`NearDupIndex.sign_again`)."""
+        self.begin()
+        self.db.execute("UPDATE neardup_signatures SET shingles = ?, signature = ? WHERE article_id = ?",
+                        [signature.size, signature.to_blob(), article_id])
+
     def anchor_words(self, ids: Iterable[int]) -> dict[int, frozenset[str]]:
         """The anchors saved with the signatures of ``ids`` (those signed without them are left out)."""
         ids = list(ids)
@@ -178,6 +185,20 @@ class NearDupTables:
             rows = self.db.execute(
                 "SELECT a.id, a.text FROM articles a LEFT JOIN neardup_signatures s ON s.article_id = a.id "
                 "WHERE s.article_id IS NULL AND a.id > ? ORDER BY a.id LIMIT ?",
+                [last, batch],
+            ).fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+
+    def signed_texts(self, batch: int = 1000) -> Iterator[tuple[int, str]]:
+        """(id, text) of the articles with a signature, oldest first, read in batches."""
+        last = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT a.id, a.text FROM neardup_signatures s JOIN articles a ON a.id = s.article_id "
+                "WHERE s.article_id > ? ORDER BY s.article_id LIMIT ?",
                 [last, batch],
             ).fetchall()
             if not rows:

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pipelines.neardup.bucket_index import BucketIndex, Sketches, narrow_keys
-from pipelines.neardup.minhash import Banding, Match, Signature, Signer, Thresholds, find_matches
+from pipelines.neardup.minhash import (
+    LEGACY_SHINGLE_HASH, SHINGLE_HASH, Banding, Match, Signature, Signer, Thresholds, find_matches,
+)
 from pipelines.neardup.spin import (
     MIN_ANCHORS, SpinSignature, SpinSigner, SpinText, SpinThresholds, find_spun, keep_same_event,
 )
@@ -103,6 +105,7 @@ class NearDupSettings:
             "shingle_size": str(self.shingle_size),
             "num_perm": str(self.num_perm),
             "candidate_threshold": str(self.candidate_threshold),
+            "shingle_hash": SHINGLE_HASH,
         }
 
 
@@ -135,7 +138,14 @@ class NearDupIndex:
         if not stored or not self.store.signed_count():
             self.store.set_neardup_config(wanted)
             return
+        stored = {"shingle_hash": LEGACY_SHINGLE_HASH, **stored}  # signed before the name was kept
         changed = {name: (stored.get(name), value) for name, value in wanted.items() if stored.get(name) != value}
+        if set(changed) == {"shingle_hash"}:  # this version's hash, no setting changed: nothing to ask
+            total = self.store.signed_count()
+            logger.warning("Near-duplicates: the %d signatures in NEWS_DB hash their shingles another way (%s): "
+                           "signing them again, once (links and stories stay)", total, changed["shingle_hash"][0])
+            self.sign_again(progress_logger(total))
+            return
         if changed:
             details = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in changed.items())
             raise NearDupConfigError(
@@ -321,6 +331,24 @@ class NearDupIndex:
                 self.store.commit()
             if progress:
                 progress(done)
+        return done
+
+    def sign_again(self, progress: Callable[[int], None] | None = None) -> int:
+        """Sign every signed article again with this version's shingle hash (:data:`SHINGLE_HASH`), in
+        one transaction (an interrupted one changes nothing); return how many.
+
+        Only the shingle signatures change: the links and stories found with the old ones, and the
+        anchors, stay. The saved index is made anew from the new signatures.
+        """
+        done = 0
+        for article_id, text in self.store.signed_texts():
+            self.store.replace_shingle_signature(article_id, self.signer.sign(text))
+            done += 1
+            if progress:
+                progress(done)
+        self.store.set_neardup_config(self.settings.index_config())
+        self.save_snapshot()
+        self.store.commit()
         return done
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:

@@ -4,11 +4,16 @@ Pure functions and small classes, no Scrapy and no SQLite: the per-page
 function in the workers signs, the writer looks up, and the ``scrapy neardup``
 command, the tests and the benchmark share them.
 
-The signatures are exactly datasketch's (``MinHash(scheme="affine32", seed=1)``
-with its SHA-1 hash; ``tests/test_neardup_minhash.py`` checks it value for
-value), computed here with numpy alone: importing datasketch brings in scipy,
-46 MB in every extraction worker. The band parameters are datasketch's
-``MinHashLSH`` optimum, computed the same way (see :func:`optimal_bands`).
+The permutations are datasketch's (``MinHash(scheme="affine32", seed=1)``), computed
+here with numpy alone: importing datasketch brings in scipy, 46 MB in every extraction
+worker. The signature of a set of strings (:meth:`Signer.sign_set`, the anchors of
+:mod:`pipelines.neardup.spin`) is exactly datasketch's, with its SHA-1 hash of each
+string; ``tests/test_neardup_minhash.py`` checks it value for value. A text's shingles
+are hashed otherwise (:func:`shingle_hashes`, :data:`SHINGLE_HASH`): from the hashes of
+their syllables, each syllable hashed once per process, in array operations. SHA-1 of
+each shingle string was a hashlib call per shingle, 0.45 ms of a 1.1 ms text seed.
+The band parameters are datasketch's ``MinHashLSH`` optimum, computed the same way
+(see :func:`optimal_bands`).
 
 Vietnamese writes one syllable per space-separated token and most words are
 two syllables, so a shingle is ``k`` consecutive syllables of the lower-cased
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from hashlib import blake2b
 import unicodedata
 from collections.abc import Callable, Iterable, Set as AbstractSet
 from dataclasses import dataclass
@@ -52,6 +58,59 @@ def shingles(text: str, size: int) -> set[str]:
     if len(words) <= size:
         return {" ".join(words)} if words else set()
     return set(map(" ".join, zip(*(words[i:] for i in range(size)))))
+
+
+# How a text's shingles are hashed; kept in neardup_config with the signatures (signatures made
+# otherwise are signed again when the writer opens: NearDupIndex.check_config).
+SHINGLE_HASH = "syllable-blake2b"
+# Before it, SHA-1 of each shingle's text (what neardup_config without the name means).
+LEGACY_SHINGLE_HASH = "sha1"
+# Syllables whose hash a process keeps: Vietnamese news uses a few tens of thousands (names and
+# figures included); at this many (some 12 MB) the memo starts again.
+SYLLABLE_MEMO = 100_000
+_syllable_hash: dict[str, int] = {}
+# Shingle hash: each syllable's 64-bit hash times this, plus the next one's (a polynomial in the
+# hashes, so that order counts), then the splitmix64 finalizer.
+_STEP = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hashes_of(words: list[str]) -> np.ndarray:
+    """The 64-bit hash of each syllable (blake2b's first 8 bytes), from the process's memo."""
+    memo = _syllable_hash
+    hashes = list(map(memo.get, words))
+    if None in hashes:
+        if len(memo) >= SYLLABLE_MEMO:
+            memo.clear()
+        for number, word in enumerate(words):
+            if hashes[number] is None:
+                hashes[number] = memo[word] = int.from_bytes(blake2b(word.encode(), digest_size=8).digest(), "little")
+    return np.array(hashes, np.uint64)
+
+
+def shingle_hashes(text: str, size: int) -> np.ndarray:
+    """The distinct 64-bit hashes of ``text``'s ``size``-syllable shingles (of the whole text when shorter),
+    sorted: one for each shingle :func:`shingles` gives, barring a collision in 2^64."""
+    words = syllables(text)
+    if not words:
+        return np.empty(0, np.uint64)
+    hashes = _hashes_of(words)
+    width = min(size, len(words))
+    count = len(words) - width + 1
+    mixed = hashes[:count].copy()
+    for offset in range(1, width):
+        mixed *= _STEP
+        mixed += hashes[offset : offset + count]
+    return np.unique(_splitmix64(mixed))
+
+
+def _splitmix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finalizer, in place: every bit of the result depends on every bit of the input."""
+    values ^= values >> _SHIFT_30
+    values *= _MIX_1
+    values ^= values >> _SHIFT_27
+    values *= _MIX_2
+    values ^= values >> _SHIFT_31
+    return values
 
 
 @dataclass(frozen=True)
@@ -131,27 +190,36 @@ class Signer:
         self._a, self._b = permutations(num_perm, seed)
 
     def sign(self, text: str) -> Signature:
-        return self.sign_set(shingles(text, self.shingle_size))
+        """The signature of ``text``'s shingles (:func:`shingle_hashes`)."""
+        hashed = shingle_hashes(text, self.shingle_size)
+        return Signature(self._min_hashes((hashed >> _SHIFT_32).astype(np.uint32)), len(hashed))
 
     def sign_set(self, grams: AbstractSet[str]) -> Signature:
-        """The signature of any set of strings (the anchors of :mod:`pipelines.neardup.spin`)."""
+        """The signature of any set of strings (the anchors of :mod:`pipelines.neardup.spin`): datasketch's."""
+        if not grams:
+            return Signature(self._min_hashes(np.empty(0, np.uint32)), 0)
+        # SHA-1's first four bytes, little-endian: datasketch's sha1_hash32 (map() keeps the loop in C).
+        digests = b"".join(map(_DIGEST, map(hashlib.sha1, map(str.encode, grams))))
+        hashed = np.frombuffer(digests, np.uint8).reshape(-1, 20)[:, :4].copy().view("<u4").reshape(-1)
+        return Signature(self._min_hashes(hashed.astype(np.uint32)), len(grams))
+
+    def _min_hashes(self, hashed: np.ndarray) -> np.ndarray:
+        """The minimum of each permutation over the uint32 ``hashed``, as datasketch's affine32 scheme makes it."""
         values = np.full(self.num_perm, np.uint32(0xFFFFFFFF), np.uint32)
-        if grams:
-            # SHA-1's first four bytes, little-endian: datasketch's sha1_hash32 (map() keeps the loop in C).
-            digests = b"".join(map(_DIGEST, map(hashlib.sha1, map(str.encode, grams))))
-            hashed = np.frombuffer(digests, np.uint8).reshape(-1, 20)[:, :4].copy().view("<u4").astype(np.uint32)
-            s1, m1, s2, m2, s3 = _FMIX
-            hashed ^= hashed >> s1
-            hashed *= m1
-            hashed ^= hashed >> s2
-            hashed *= m2
-            hashed ^= hashed >> s3
-            permuted = hashed * self._a
-            # In place: for a temporary over 256 KB (512 shingles and more), `hashed * a + b` has numpy
-            # check who called it (glibc's backtrace) before reusing it: 0.15 ms, 5 times the addition.
-            permuted += self._b
-            values = np.minimum(values, permuted.min(axis=0))
-        return Signature(values, len(grams))
+        if not len(hashed):
+            return values
+        s1, m1, s2, m2, s3 = _FMIX
+        hashed = hashed[:, np.newaxis].copy()
+        hashed ^= hashed >> s1
+        hashed *= m1
+        hashed ^= hashed >> s2
+        hashed *= m2
+        hashed ^= hashed >> s3
+        permuted = hashed * self._a
+        # In place: for a temporary over 256 KB (512 shingles and more), `hashed * a + b` has numpy
+        # check who called it (glibc's backtrace) before reusing it: 0.15 ms, 5 times the addition.
+        permuted += self._b
+        return np.minimum(values, permuted.min(axis=0))
 
 
 @dataclass(frozen=True)
@@ -272,7 +340,7 @@ def optimal_bands(threshold: float, num_perm: int, false_positive_weight: float 
 
 
 _MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_SHIFT_27, _SHIFT_30, _SHIFT_31 = np.uint64(27), np.uint64(30), np.uint64(31)
+_SHIFT_27, _SHIFT_30, _SHIFT_31, _SHIFT_32 = np.uint64(27), np.uint64(30), np.uint64(31), np.uint64(32)
 
 
 @dataclass(frozen=True)
