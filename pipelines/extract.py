@@ -53,15 +53,17 @@ class Extractor:
 
     Settings: ``EXTRACT_WORKERS`` (worker processes; 0 runs the function in the
     engine's process, without a time limit), ``EXTRACT_TIMEOUT`` (seconds per
-    page) and those of :func:`page_options`. Stats: ``extract/ok``,
+    page), ``EXTRACT_WORKERS_NICENESS`` and those of :func:`page_options`. Stats: ``extract/ok``,
     ``extract/failed``, ``extract/timeout``, ``normalize/byline_author``.
     """
 
-    def __init__(self, crawler: Crawler, workers: int, timeout: float, options: PageOptions) -> None:
+    def __init__(self, crawler: Crawler, workers: int, timeout: float, options: PageOptions,
+                 niceness: int = 0) -> None:
         self.crawler = crawler
         self.workers = workers
         self.timeout = timeout
         self.options = options
+        self.niceness = niceness
         self._pool: PagePool | None = None
 
     @classmethod
@@ -72,8 +74,11 @@ class Extractor:
             raise ValueError(
                 f"EXTRACT_WORKERS must be 0 or more and EXTRACT_TIMEOUT above 0, got {workers} and {timeout}"
             )
+        niceness = settings.getint("EXTRACT_WORKERS_NICENESS", 10)
+        if not 0 <= niceness <= 19:
+            raise ValueError(f"EXTRACT_WORKERS_NICENESS must be between 0 and 19, got {niceness}")
         give_back_big_buffers()  # every page passes through this process on its way to the workers
-        extractor = cls(crawler, workers, timeout, page_options(settings, sites))
+        extractor = cls(crawler, workers, timeout, page_options(settings, sites), niceness)
         crawler.signals.connect(extractor.close, signal=signals.spider_closed)
         return extractor
 
@@ -87,7 +92,7 @@ class Extractor:
     def pool(self) -> PagePool | None:
         """The worker pool (None: pages are processed in this process), made on first use."""
         if self._pool is None and self.workers > 0:
-            self._pool = PagePool(self.workers, self.timeout, self.options)
+            self._pool = PagePool(self.workers, self.timeout, self.options, self.niceness)
         return self._pool
 
     async def page(self, page: Fetched) -> PageResult:

@@ -148,11 +148,11 @@ class _Worker:
     the one before it is answered.
     """
 
-    def __init__(self, options: PageOptions, timeout: float, on_answer: Any) -> None:
+    def __init__(self, options: PageOptions, timeout: float, on_answer: Any, niceness: int = 0) -> None:
         ours, theirs = socket.socketpair()
         path = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.workers", str(theirs.fileno())],
+            [sys.executable, "-m", "pipelines.workers", str(theirs.fileno()), str(niceness)],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path, **MALLOC},
         )
         theirs.close()
@@ -274,10 +274,11 @@ class PagePool:
     """``workers`` processes (started on first use) running the per-page function with ``options``,
     and a per-page time limit in seconds."""
 
-    def __init__(self, workers: int, timeout: float, options: PageOptions) -> None:
+    def __init__(self, workers: int, timeout: float, options: PageOptions, niceness: int = 0) -> None:
         self.size = workers
         self.timeout = timeout
         self.options = options
+        self.niceness = niceness
         self.workers: list[_Worker] = []
         self.waiting: deque[asyncio.Future[None]] = deque()
 
@@ -290,15 +291,18 @@ class PagePool:
             except Requeued:
                 continue
 
+    def _start(self) -> _Worker:
+        return _Worker(self.options, self.timeout, self._answered, self.niceness)
+
     async def _worker(self) -> _Worker:
         """A live worker with room for a job; waits while all hold :data:`DEPTH` jobs."""
         while True:
             for number, worker in enumerate(self.workers):
                 if not worker.alive():
                     worker.stop(kill=True)
-                    self.workers[number] = _Worker(self.options, self.timeout, self._answered)
+                    self.workers[number] = self._start()
             while len(self.workers) < self.size:
-                self.workers.append(_Worker(self.options, self.timeout, self._answered))
+                self.workers.append(self._start())
             worker = min(self.workers, key=len)
             if len(worker) < DEPTH:
                 return worker
@@ -324,8 +328,10 @@ class PagePool:
 
 
 def main() -> None:
-    """A worker's entry point: the socket's file descriptor as argument, the options as first message."""
+    """A worker's entry point: the socket's file descriptor and the niceness to add as arguments, the
+    options as first message."""
     conn = Connection(int(sys.argv[1]))
+    os.nice(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
     extraction()  # trafilatura's imports: start-up, not the first page's time
     try:
         options = conn.recv()

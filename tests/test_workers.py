@@ -55,6 +55,17 @@ async def pool_of(workers: int = 1, timeout: float = 30):
 
 
 @deferred_f_from_coro_f
+async def test_workers_run_at_the_niceness_asked_above_the_engines() -> None:
+    pool = PagePool(workers=2, timeout=30, options=OPTIONS, niceness=7)
+    try:
+        await pool.process({"url": URL, "text": "Một đoạn văn bản đủ dài để làm bài báo thử nghiệm hôm nay."})
+        for worker in pool.workers:
+            assert os.getpriority(os.PRIO_PROCESS, worker.process.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 7
+    finally:
+        pool.close()
+
+
+@deferred_f_from_coro_f
 async def test_pool_gives_what_the_function_gives_in_process() -> None:
     seed = {"url": URL, "text": "Một đoạn văn bản  đủ dài\u00a0để làm bài báo thử nghiệm hôm nay."}
     async with pool_of() as pool:
@@ -128,3 +139,5 @@ def test_time_limit_records_the_slow_page_and_the_run_goes_on(tmp_path: Path, db
 async def test_bad_pool_settings_are_refused(db_path: Path) -> None:
     with pytest.raises(ValueError, match="EXTRACT_WORKERS must be 0 or more"):
         await run_spider(ReplaySpider, db_path, {"EXTRACT_WORKERS": -1}, paths=[str(PAGES)])
+    with pytest.raises(ValueError, match="EXTRACT_WORKERS_NICENESS must be between 0 and 19, got 20"):
+        await run_spider(ReplaySpider, db_path, {"EXTRACT_WORKERS_NICENESS": 20}, paths=[str(PAGES)])
