@@ -222,8 +222,8 @@ _VI_LETTER = re.compile("[" + "".join(sorted(VI_LETTERS)) + "]")
 
 def detect_language(text: str) -> str | None:
     """``"vi"`` when enough words carry Vietnamese letters, else ``None``."""
-    words = text.split()[:400]
+    words = text.split(maxsplit=400)[:400]
     if len(words) < 5:
         return None
-    marked = sum(1 for word in words if _VI_LETTER.search(word))
+    marked = len(list(filter(None, map(_VI_LETTER.search, words))))  # map(): the loop in C
     return "vi" if marked / len(words) >= 0.15 else None
