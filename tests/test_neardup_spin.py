@@ -225,6 +225,27 @@ def test_old_candidates_are_judged_by_their_saved_anchors_and_read_only_when_the
     assert story == ids["bridge"] and [m.similar_id for m in matches] == [ids["bridge"]]
 
 
+def test_a_candidate_aligned_once_is_not_read_or_encoded_again(tmp_path, monkeypatch):
+    """The writer keeps the encoded sentences of the articles it aligned: a second copy of the same
+    story is verified against the source without the source's text read again, with the same result;
+    an article signed again (its text may be new) is encoded anew."""
+    store = NewsStore.open(tmp_path / "news.db")
+    index = NearDupIndex(store, NearDupSettings())
+    index.load()
+    first, second = spun(BRIDGE, 0.4, seed=3), spun(BRIDGE, 0.4, seed=5)
+    ids = store_articles(store, {"bridge": BRIDGE, "first": first, "second": second})
+    index.add(ids["bridge"], BRIDGE)
+    assert [m.similar_id for m in index.add(ids["first"], first)[1]] == [ids["bridge"]]
+    assert index._sentences[ids["bridge"]] == encode(BRIDGE)  # read and encoded for that alignment
+    read: list[int] = []
+    monkeypatch.setattr(index, "_text_of", lambda article_id: read.append(article_id) or "")
+    matches = index.add(ids["second"], second)[1]
+    assert read == [] and ids["bridge"] in [m.similar_id for m in matches]
+    index.add(ids["bridge"], TWIN)  # signed again, with another text: the old encoding is gone
+    assert index._sentences.get(ids["bridge"]) in (None, encode(TWIN))
+    store.close()
+
+
 def test_remembered_anchors_are_the_anchors_of_the_text(tmp_path):
     """The writer keeps its latest articles' anchors compactly (one string each): a candidate among them
     comes back with the very anchor set its text gives, without its text read."""

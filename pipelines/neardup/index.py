@@ -45,6 +45,10 @@ SNAPSHOT_AFTER = 1000
 # a story's articles are candidates again and again. Each kept as one string, an anchor a line
 # (some 1 KB): as a frozenset of tens of strings each took 4 KB, 8 MB of the writer's memory.
 REMEMBERED_ANCHORS = 2048
+# The encoded sentences of the articles last aligned (new, or a candidate): a story's copies are
+# verified against the same few candidates again and again, whose texts were read and encoded each
+# time (some 3 KB each; a quarter of the spun-copy stage in `scrapy replay` of the bench's seeds).
+REMEMBERED_SENTENCES = 256
 
 
 class NearDupConfigError(ValueError):
@@ -131,6 +135,8 @@ class NearDupIndex:
         self.caught_up_in = -1  # the store's write transaction in which the index last caught up
         self.snapshot_seq = 0  # the last one in the saved snapshot
         self._anchors: OrderedDict[int, str] = OrderedDict()  # article id -> its anchors, a line each, the latest last
+        self._sentences: OrderedDict[int, list[str]] = OrderedDict()  # article id -> SpinText.sentences
+        self._verifying: dict[int, SpinText] = {}  # the candidates of the article being linked
 
     def check_config(self) -> None:
         """Refuse settings that differ from those the stored signatures were made with."""
@@ -275,11 +281,20 @@ class NearDupIndex:
         """
         linked = {match.similar_id for match in matches} | {article_id}
         new = SpinText.of(text)
+        self._sentences.pop(article_id, None)  # an article signed again may have a new text
+        self._verifying = {}
         matches = keep_same_event(new, matches, self.spin_texts, spin)
         candidates = [other for other in shared if other not in linked]
         if candidates:
             matches = matches + find_spun(new, candidates, self.spin_texts, spin)
         self._remember_anchors(article_id, new.anchors)  # it is a candidate of the articles to come
+        for key, aligned in [*self._verifying.items(), (article_id, new)]:
+            if aligned.encoded is not None:  # encoded for an alignment: kept for the next ones
+                self._sentences[key] = aligned.encoded
+                self._sentences.move_to_end(key)
+        while len(self._sentences) > REMEMBERED_SENTENCES:
+            self._sentences.popitem(last=False)
+        self._verifying = {}
         return matches
 
     def spin_texts(self, ids: list[int]) -> dict[int, SpinText]:
@@ -297,15 +312,18 @@ class NearDupIndex:
             if (remembered := known.get(article_id)) is not None:
                 known.move_to_end(article_id)
                 words = frozenset(filter(None, remembered.split("\n")))
-                found[article_id] = SpinText(anchors=words, load=partial(self._text_of, article_id))
+                found[article_id] = SpinText(anchors=words, load=partial(self._text_of, article_id),
+                                             sentences=self._sentences.get(article_id))
         # Older ones: their anchors as saved with their signature (a short read), the text only if they pass.
         for article_id, saved in self.store.anchor_words([i for i in ids if i not in found]).items():
-            found[article_id] = SpinText(anchors=saved, load=partial(self._text_of, article_id))
+            found[article_id] = SpinText(anchors=saved, load=partial(self._text_of, article_id),
+                                         sentences=self._sentences.get(article_id))
             self._remember_anchors(article_id, saved)
         # Signed before their anchors were saved: found in their text.
         for article_id, text in self.store.article_texts([i for i in ids if i not in found]).items():
             found[article_id] = SpinText(text)
             self._remember_anchors(article_id, found[article_id].anchors)
+        self._verifying.update(found)  # their sentences, once encoded, are kept (see spun_matches)
         return found
 
     def _text_of(self, article_id: int) -> str:

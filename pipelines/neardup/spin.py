@@ -227,12 +227,19 @@ class SpinText:
     """
 
     def __init__(self, text: str | None = None, *, anchors: frozenset[str] | None = None,
-                 load: Callable[[], str] | None = None) -> None:
+                 load: Callable[[], str] | None = None, sentences: list[str] | None = None) -> None:
         if text is not None:
             self.__dict__["text"] = text
         if anchors is not None:
             self.__dict__["anchors"] = anchors
+        if sentences is not None:
+            self.__dict__["sentences"] = sentences
         self._load = load
+
+    @property
+    def encoded(self) -> list[str] | None:
+        """:attr:`sentences` if they were encoded (or given) already, else None."""
+        return self.__dict__.get("sentences")
 
     @cached_property
     def text(self) -> str:
