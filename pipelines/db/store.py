@@ -36,9 +36,12 @@ ARTICLE_COLUMNS = (
     "category", "tags", "image", "language", "word_count", "text",
 )
 # Plain SQL on the hot path: sqlite-utils' insert() inspects the table on every call.
+# A new article is its own story until the near-duplicate lookup links it: its id, the next one (the
+# writer holds the write lock; SQLite would give max(id) + 1 too), is its story id from the start.
 _INSERT_ARTICLE = (
-    f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen, updated) "
-    f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}, ?, ?) RETURNING id"
+    f"INSERT INTO articles (id, story_id, {', '.join(ARTICLE_COLUMNS)}, first_seen, updated) "
+    f"SELECT next.id, next.id, {', '.join('?' * len(ARTICLE_COLUMNS))}, ?, ? "
+    "FROM (SELECT coalesce(max(id), 0) + 1 AS id FROM articles) AS next RETURNING id"
 )
 _UPDATE_ARTICLE = (
     f"UPDATE articles SET {', '.join(f'{c} = ?' for c in ARTICLE_COLUMNS if c != 'url')}, updated = ? WHERE id = ?"
@@ -313,8 +316,6 @@ class NewsStore(ArchiveReader, NearDupTables):
         values = [adapter.get(column) for column in ARTICLE_COLUMNS]
         self.begin()
         article_id = self.db.execute(_INSERT_ARTICLE, [*values, now, now]).fetchone()[0]
-        # Its own story until the near-duplicate lookup links it.
-        self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [article_id, article_id])
         self._index(article_id, adapter)
         via = adapter.get("via") or "crawl"
         for url in [adapter["url"], *adapter.get("aliases", [])]:
