@@ -180,29 +180,21 @@ class NearDupTables:
 
     def unsigned_articles(self, batch: int = 1000) -> Iterator[tuple[int, str]]:
         """(id, text) of the articles without a signature, oldest first, read in batches."""
-        last = 0
-        while True:
-            rows = self.db.execute(
-                "SELECT a.id, a.text FROM articles a LEFT JOIN neardup_signatures s ON s.article_id = a.id "
-                "WHERE s.article_id IS NULL AND a.id > ? ORDER BY a.id LIMIT ?",
-                [last, batch],
-            ).fetchall()
-            if not rows:
-                return
-            yield from rows
-            last = rows[-1][0]
+        return self._texts_in_batches(
+            "SELECT a.id, a.text FROM articles a LEFT JOIN neardup_signatures s ON s.article_id = a.id "
+            "WHERE s.article_id IS NULL AND a.id > ? ORDER BY a.id LIMIT ?", batch)
 
     def signed_texts(self, batch: int = 1000) -> Iterator[tuple[int, str]]:
         """(id, text) of the articles with a signature, oldest first, read in batches."""
+        return self._texts_in_batches(
+            "SELECT a.id, a.text FROM neardup_signatures s JOIN articles a ON a.id = s.article_id "
+            "WHERE s.article_id > ? ORDER BY s.article_id LIMIT ?", batch)
+
+    def _texts_in_batches(self, sql: str, batch: int) -> Iterator[tuple[int, str]]:
+        """The (id, text) rows of ``sql`` (parameters: the last id read, the batch size), a batch at a
+        time: the caller may write between two batches."""
         last = 0
-        while True:
-            rows = self.db.execute(
-                "SELECT a.id, a.text FROM neardup_signatures s JOIN articles a ON a.id = s.article_id "
-                "WHERE s.article_id > ? ORDER BY s.article_id LIMIT ?",
-                [last, batch],
-            ).fetchall()
-            if not rows:
-                return
+        while rows := self.db.execute(sql, [last, batch]).fetchall():
             yield from rows
             last = rows[-1][0]
 
