@@ -17,6 +17,12 @@ from crawler.middlewares import BackoffMiddleware, TruncatedResponse
 __all__ = ["fetch_reason"]
 
 
+def max_size(meta: dict[str, Any], settings: Any) -> int:
+    """The most bytes a request's page may have: Scrapy's ``download_maxsize`` in its ``meta``, else
+    ``DOWNLOAD_MAXSIZE``."""
+    return meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE"))
+
+
 def fetch_reason(failure: Failure, settings: Any) -> str:
     """Why a request gave no usable page, in words a person reading ``failures`` understands.
 
@@ -39,7 +45,7 @@ def fetch_reason(failure: Failure, settings: Any) -> str:
         if response.status in BackoffMiddleware.CODES and request.meta.get("backoff_tries"):
             return f"{reason}: still refused after {request.meta['backoff_tries']} waits (BACKOFF_TIMES)"
         return reason
-    maxsize = request.meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE"))
+    maxsize = max_size(request.meta, settings)
     timeout = request.meta.get("download_timeout", settings.getfloat("DOWNLOAD_TIMEOUT"))
     if failure.check(DownloadTimeoutError):
         return f"timed out: the page took longer than DOWNLOAD_TIMEOUT={timeout:g} s (DownloadTimeoutError)"

@@ -35,7 +35,7 @@ from twisted.python.failure import Failure
 from crawler.discovery import Entry, is_feed, parse_feed, parse_since, parse_sitemap
 from crawler.distributed.archive import SharedArchive
 from crawler.distributed.connection import Keys, connect, is_worker, redis_url, shared_scheduler
-from crawler.failures import fetch_reason
+from crawler.failures import fetch_reason, max_size
 from crawler.frontier import Frontier
 from crawler.ledger import RunLedger, SharedLedger
 from crawler.middlewares import validators
@@ -455,7 +455,7 @@ class NewsSpider(ArchiveSpider):
             response.url, response.body, content_type.decode("latin-1") if content_type else None,
             kind="listing" if meta["news_kind"] == "home" else None,
             url_says_article=says_article, domain=site.domain, gzipped=meta.get("body_gzipped", False),
-            max_size=meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE")),
+            max_size=max_size(meta, self.settings),
         ))
         if result.kind == "failed" and (result.reason or "").startswith(TRUNCATED):
             self.crawler.stats.inc_value("truncated/gzip")
