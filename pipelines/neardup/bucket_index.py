@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from pipelines.neardup.minhash import Signature, Thresholds, containment
+from pipelines.neardup.minhash import Signature, Thresholds, containment, sorted_distinct, sorted_firsts
 
 # Band keys are kept by their top 32 bits: half the memory and cache misses of the
 # full 64. Two keys that share them make a candidate too many, which the sketches
@@ -75,21 +75,12 @@ def _recent_arrays(recent: dict[int, int | list[int]]) -> tuple[np.ndarray, np.n
 def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct ``values`` in order and how often each occurs: ``np.unique(return_counts=True)``
     without its overheads, which cost more than the work on the hundred values of a lookup."""
-    values = np.sort(values)
-    first = np.empty(len(values), bool)
-    first[:1] = True
-    np.not_equal(values[1:], values[:-1], out=first[1:])
+    values, first = sorted_firsts(values)
     starts = np.flatnonzero(first)
     counts = np.empty(len(starts), np.intp)
     np.subtract(starts[1:], starts[:-1], out=counts[:-1])
     counts[-1:] = len(values) - starts[-1:]
     return values[starts], counts
-
-
-def _distinct(keys: np.ndarray) -> np.ndarray:
-    """``keys`` without repeats (an article's band keys differ but for a chance collision)."""
-    keys = np.sort(keys)
-    return keys if len(keys) < 2 or (keys[1:] != keys[:-1]).all() else np.unique(keys)
 
 
 def _latest(members: list[int], limit: int) -> list[int]:
@@ -202,7 +193,7 @@ class BucketIndex:
 
         The writer's lookup of a new article: its shingle bands and its anchor bands together.
         """
-        keys, shared_keys = narrow_keys(_as_keys(keys)), _distinct(narrow_keys(_as_keys(shared_keys)))
+        keys, shared_keys = narrow_keys(_as_keys(keys)), sorted_distinct(narrow_keys(_as_keys(shared_keys)))
         spans = self._find(np.concatenate([keys, shared_keys])) if len(self.keys) else None
         mine, shared = (None, None) if spans is None else (
             (spans[0][: len(keys)], spans[1][: len(keys)]), (spans[0][len(keys) :], spans[1][len(keys) :]))
@@ -236,7 +227,7 @@ class BucketIndex:
         return ids[counts >= at_least].tolist()
 
     def _shared_keys(self, keys: Iterable[int], limit: int) -> tuple[np.ndarray, np.ndarray]:
-        keys = _distinct(narrow_keys(_as_keys(keys)))
+        keys = sorted_distinct(narrow_keys(_as_keys(keys)))
         return self._shared(keys, limit, self._find(keys) if len(self.keys) else None)
 
     def _shared(

@@ -136,7 +136,6 @@ class NearDupIndex:
         self.snapshot_seq = 0  # the last one in the saved snapshot
         self._anchors: OrderedDict[int, str] = OrderedDict()  # article id -> its anchors, a line each, the latest last
         self._sentences: OrderedDict[int, list[str]] = OrderedDict()  # article id -> SpinText.sentences
-        self._verifying: dict[int, SpinText] = {}  # the candidates of the article being linked
 
     def check_config(self) -> None:
         """Refuse settings that differ from those the stored signatures were made with."""
@@ -282,19 +281,24 @@ class NearDupIndex:
         linked = {match.similar_id for match in matches} | {article_id}
         new = SpinText.of(text)
         self._sentences.pop(article_id, None)  # an article signed again may have a new text
-        self._verifying = {}
-        matches = keep_same_event(new, matches, self.spin_texts, spin)
+        verified: dict[int, SpinText] = {}  # the candidates read for it
+
+        def texts(ids: list[int]) -> dict[int, SpinText]:
+            found = self.spin_texts(ids)
+            verified.update(found)
+            return found
+
+        matches = keep_same_event(new, matches, texts, spin)
         candidates = [other for other in shared if other not in linked]
         if candidates:
-            matches = matches + find_spun(new, candidates, self.spin_texts, spin)
+            matches = matches + find_spun(new, candidates, texts, spin)
         self._remember_anchors(article_id, new.anchors)  # it is a candidate of the articles to come
-        for key, aligned in [*self._verifying.items(), (article_id, new)]:
+        for key, aligned in [*verified.items(), (article_id, new)]:  # the new one last: the latest
             if aligned.encoded is not None:  # encoded for an alignment: kept for the next ones
                 self._sentences[key] = aligned.encoded
                 self._sentences.move_to_end(key)
         while len(self._sentences) > REMEMBERED_SENTENCES:
             self._sentences.popitem(last=False)
-        self._verifying = {}
         return matches
 
     def spin_texts(self, ids: list[int]) -> dict[int, SpinText]:
@@ -323,7 +327,6 @@ class NearDupIndex:
         for article_id, text in self.store.article_texts([i for i in ids if i not in found]).items():
             found[article_id] = SpinText(text)
             self._remember_anchors(article_id, found[article_id].anchors)
-        self._verifying.update(found)  # their sentences, once encoded, are kept (see spun_matches)
         return found
 
     def _text_of(self, article_id: int) -> str:

@@ -100,15 +100,23 @@ def shingle_hashes(text: str, size: int) -> np.ndarray:
     for offset in range(1, width):
         mixed *= _STEP
         mixed += hashes[offset : offset + count]
-    return _sorted_distinct(_splitmix64(mixed))
+    return sorted_distinct(_splitmix64(mixed))
 
 
-def _sorted_distinct(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)`` in a tenth of its time for a text's few hundred values (3 against 31 µs)."""
+def sorted_firsts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` sorted, and a mask of the first place of each distinct value among them: the work of
+    ``np.unique`` without its overheads, which cost more than the work on the few hundred values of a
+    text's shingles or of a bucket lookup (3 against 31 µs)."""
     values = np.sort(values)
     first = np.empty(len(values), bool)
     first[:1] = True
     np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values, first
+
+
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)``, by :func:`sorted_firsts`."""
+    values, first = sorted_firsts(values)
     return values[first]
 
 
@@ -205,8 +213,6 @@ class Signer:
 
     def sign_set(self, grams: AbstractSet[str]) -> Signature:
         """The signature of any set of strings (the anchors of :mod:`pipelines.neardup.spin`): datasketch's."""
-        if not grams:
-            return Signature(self._min_hashes(np.empty(0, np.uint32)), 0)
         # SHA-1's first four bytes, little-endian: datasketch's sha1_hash32 (map() keeps the loop in C).
         digests = b"".join(map(_DIGEST, map(hashlib.sha1, map(str.encode, grams))))
         hashed = np.frombuffer(digests, np.uint8).reshape(-1, 20)[:, :4].copy().view("<u4").reshape(-1)
