@@ -84,9 +84,16 @@ class Extractor:
 
     def use_sites(self, sites: Iterable[Site]) -> None:
         """Process pages by these sites' rules (``allow``, ``cleanup``); before the first page (the
-        workers get the options when they start)."""
-        assert self._pool is None, "use_sites() after the workers started"
+        workers get the options with their first job)."""
+        assert self._pool is None or not self._pool.serving, "use_sites() after the first page"
         self.options = replace(self.options, sites=site_rules(sites))
+        if self._pool is not None:
+            self._pool.options = self.options
+
+    def start(self) -> None:
+        """Start the worker processes now, before the first page (the crawl is starting)."""
+        if self.pool is not None:
+            self.pool.spawn()
 
     @property
     def pool(self) -> PagePool | None:

@@ -10,15 +10,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlite_utils import Database
 
+from crawler.spiders.news import NewsSpider
 from crawler.spiders.replay import ReplaySpider
 from pipelines.db.store import ARTICLE_COLUMNS
 from pipelines.page import Fetched, PageOptions, process_page, process_text
 from pipelines.workers import PagePool, PageTimeout, WorkerFailed
 from tests.conftest import run_scrapy
-from tests.inprocess import exit_status, run_spider
+from tests.inprocess import crawler_settings, exit_status, run_spider
 
 PAGES = Path(__file__).parent / "pages"
 URL = "https://www.qdnd.vn/xa-hoi/bo-doi-bien-phong-1052001"
@@ -63,6 +66,68 @@ async def test_workers_run_at_the_niceness_asked_above_the_engines() -> None:
             assert os.getpriority(os.PRIO_PROCESS, worker.process.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 7
     finally:
         pool.close()
+
+
+@deferred_f_from_coro_f
+async def test_workers_spawned_early_take_the_options_of_their_first_job() -> None:
+    """spawn() starts the processes with no job (and no event loop needed); the options may change
+    until the first job, which brings them."""
+    seed = {"url": URL, "text": "Một đoạn văn bản đủ dài để làm bài báo thử nghiệm hôm nay."}
+    pool = PagePool(workers=2, timeout=30, options=OPTIONS, niceness=3)
+    try:
+        pool.spawn()
+        assert len(pool.workers) == 2 and all(worker.alive() for worker in pool.workers) and not pool.serving
+        for worker in pool.workers:  # set by the engine at once, before the worker's imports
+            assert os.getpriority(os.PRIO_PROCESS, worker.process.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 3
+        pool.options = no_neardup = PageOptions(neardup=None)
+        result = await pool.process(seed)
+        assert pool.serving and result == process_text(seed, no_neardup) != process_text(seed, OPTIONS)
+    finally:
+        pool.close()
+
+
+def test_workers_spawned_and_never_used_are_stopped_at_close() -> None:
+    pool = PagePool(workers=2, timeout=30, options=OPTIONS)
+    pool.spawn()
+    processes = [worker.process for worker in pool.workers]
+    pool.close()
+    assert all(process.poll() is not None for process in processes) and pool.workers == []
+
+
+@deferred_f_from_coro_f
+async def test_the_workers_start_with_the_crawl_before_the_spider_opens(tmp_path: Path) -> None:
+    """Their imports overlap the engine's start: they run when the spider opens, before its first
+    job, and are stopped when it closes."""
+    seed = tmp_path / "seed.txt"
+    seed.write_text("Một đoạn văn bản đủ dài để làm bài báo thử nghiệm hôm nay.\n", encoding="utf-8")
+    crawler = Crawler(ReplaySpider, crawler_settings(tmp_path / "news.db", {"EXTRACT_WORKERS": 2}))
+    started = []
+
+    def opened(spider: ReplaySpider) -> None:
+        started.extend(w.process for w in spider.extractor.pool.workers if w.alive() and w.loop is None)
+
+    crawler.signals.connect(opened, signal=signals.spider_opened)
+    await crawler.crawl_async(paths=[str(seed)])
+    assert exit_status(crawler) == 0 and crawler.stats.get_value("extract/ok") == 1
+    assert len(started) == 2 and all(process.poll() is not None for process in started)
+
+
+def children() -> set[int]:
+    return {int(pid) for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+
+
+@deferred_f_from_coro_f
+async def test_a_crawl_that_cannot_start_leaves_no_worker(tmp_path: Path) -> None:
+    before = children()
+    with pytest.raises(ValueError, match="since"):
+        await run_spider(NewsSpider, tmp_path / "news.db", {"EXTRACT_WORKERS": 2}, since="garbage")
+    assert children() <= before
+
+
+def test_a_spider_made_outside_a_crawl_starts_no_worker(tmp_path: Path) -> None:
+    crawler = Crawler(ReplaySpider, crawler_settings(tmp_path / "news.db", {"EXTRACT_WORKERS": 2}))
+    spider = ReplaySpider.from_crawler(crawler, paths=[str(tmp_path)])
+    assert spider.extractor._pool is None
 
 
 @deferred_f_from_coro_f

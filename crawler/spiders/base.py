@@ -59,11 +59,16 @@ class ArchiveSpider(scrapy.Spider):
     """
 
     command = ""  # how crawl_runs names the command
+    # Whether its records come through the worker pool, which then starts with the crawl: the
+    # workers' imports overlap the engine's start instead of delaying the first page.
+    uses_workers = True
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ArchiveSpider:
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.extractor = Extractor.from_crawler(crawler, configured_sites(crawler.settings))
+        if cls.uses_workers and crawler.crawling:  # a crawl is starting, not a spider made to look at
+            spider.extractor.start()
         spider._archive = None
         crawler.signals.connect(spider._close_archive, signal=signals.spider_closed)
         return spider

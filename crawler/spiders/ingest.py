@@ -63,6 +63,7 @@ class IngestSpider(ArchiveSpider):
     name = "ingest"
     command = "ingest"
     redis_role = "writer"
+    uses_workers = False  # its records are finished already
 
     def __init__(self, idle: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

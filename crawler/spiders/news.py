@@ -120,6 +120,16 @@ class NewsSpider(ArchiveSpider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         try:
+            spider._configure(crawler)
+        except BaseException:
+            spider.extractor.close()  # its workers started with the spider
+            raise
+        return spider
+
+    def _configure(self, crawler: Any) -> None:
+        """The sites, ``since``, site locks, download slots and frontier of this crawl."""
+        spider = self
+        try:
             spider.sites = spider.select_sites(crawler.settings.get("SITES_FILE"))
             spider.since = parse_since(spider.since_arg)
         except (SitesError, ValueError) as exc:
@@ -143,7 +153,6 @@ class NewsSpider(ArchiveSpider):
             crawler.settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", widest, priority="spider")
         spider.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
         spider.frontier = Frontier(crawler, spider.article_request, crawler.settings.getint("NEWS_SCHEDULER_MAX"))
-        return spider
 
     @property
     def scope(self) -> str:
