@@ -56,7 +56,11 @@ def host(url: str) -> str:
 
 def same_site(url: str, domain: str) -> bool:
     """True when ``url`` is on ``domain`` or one of its subdomains (``www.`` ignored)."""
-    name = host(url)
+    return on_domain(host(url), domain)
+
+
+def on_domain(name: str, domain: str) -> bool:
+    """True when the host ``name`` (as :func:`host` gives it) is ``domain`` or one of its subdomains."""
     return name == domain or name.endswith("." + domain)
 
 

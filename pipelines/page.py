@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from crawler.urls import clean_url, same_site, url_says_article
+from crawler.urls import clean_url, host, on_domain, same_site, url_says_article
 from pipelines.compression import GzipTooLarge, GzipTruncated, gunzip_page
 from pipelines.neardup.minhash import Banding, Signer
 from pipelines.neardup.spin import SpinSigner, anchors
@@ -54,11 +54,20 @@ class PageOptions:
     # The configured sites: a page follows the rules of the site its URL is on.
     sites: tuple[SiteRules, ...] = ()
 
+    # Host -> its site's rules, filled as pages come (a crawl sees few hosts): not a parse of the
+    # URL for each configured site on every page.
+    _by_host: dict[str, SiteRules | None] = field(default_factory=dict, compare=False, repr=False)
+
     def site(self, url: str | None) -> SiteRules | None:
         """The rules of the configured site ``url`` is on, if any."""
-        if url and url.startswith(("http://", "https://")):
-            return next((rules for rules in self.sites if same_site(url, rules.domain)), None)
-        return None
+        if not (url and url.startswith(("http://", "https://"))):
+            return None
+        name = host(url)
+        if name not in self._by_host:
+            if len(self._by_host) >= 10_000:  # an archive of countless hosts: memory stays bounded
+                self._by_host.clear()
+            self._by_host[name] = next((rules for rules in self.sites if on_domain(name, rules.domain)), None)
+        return self._by_host[name]
 
 
 @dataclass

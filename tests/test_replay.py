@@ -172,3 +172,38 @@ async def test_bad_url_header_is_refused(db_path, tmp_path, header, caplog):
     seed.write_text(f"{header}\n\nMột đoạn văn bản đủ dài để làm bài báo.\n", encoding="utf-8")
     assert exit_status(await replay(db_path, seed)) == 1
     assert "bad-url.txt: URL header must start with http:// or https://" in caplog.text
+
+
+def rglob_seed_paths(folder: Path) -> list[tuple[Path, str | None]]:
+    """What iter_seed_paths gave before it read folders with os.scandir: the reference order and refusals."""
+    from crawler.seeds import reader_for
+
+    found = []
+    for child in sorted(folder.rglob("*")):
+        if any(p.startswith(".") for p in child.relative_to(folder).parts):
+            continue
+        if child.is_symlink() and child.is_dir():
+            found.append((child, "folder link"))
+        elif child.is_file() and reader_for(child):
+            outside = child.is_symlink() and not child.resolve().is_relative_to(folder.resolve())
+            found.append((child, "outside" if outside else None))
+    return found
+
+
+def test_folder_seeds_come_in_the_order_and_with_the_refusals_of_a_sorted_rglob(tmp_path: Path) -> None:
+    from crawler.seeds import iter_seed_paths
+
+    folder, outside = tmp_path / "seeds", tmp_path / "outside"
+    for name in ["a.txt", "a b/x.txt", "a-b/y.html", "a/z.txt", "a/b/c.htm", "B.txt", "b.html.gz", "Z/1.txt",
+                 ".hidden/h.txt", "a/.h.txt", "notes.md", "a/b/d.txt"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("x")
+    outside.mkdir()
+    (outside / "o.txt").write_text("x")
+    (folder / "a" / "in.txt").symlink_to(folder / "a.txt")
+    (folder / "out.txt").symlink_to(outside / "o.txt")
+    (folder / "linked").symlink_to(outside, target_is_directory=True)
+    (folder / "broken.txt").symlink_to(tmp_path / "gone.txt")
+    got = [(path, None if why is None else "folder link" if "link to the folder" in why else "outside")
+           for path, why in iter_seed_paths([folder])]
+    assert got == rglob_seed_paths(folder) and len(got) == 12
