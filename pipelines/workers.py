@@ -367,6 +367,11 @@ def main() -> None:
         return
     if options is not None:
         _serve(conn, options)
+    # Nothing to flush or close but the standard streams: the interpreter's teardown (a few tens of
+    # milliseconds with trafilatura loaded) would only delay the engine, which waits for its workers.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

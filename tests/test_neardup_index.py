@@ -317,3 +317,23 @@ def test_a_database_signed_with_bucket_rows_is_upgraded(tmp_path):
     copy = store_articles(store, {"copy": copy_text})["copy"]
     assert index.add(copy, copy_text)[0] == 1  # joins the old article's story
     store.close()
+
+
+def test_a_snapshot_with_no_replaced_signature_is_saved_as_it_is(tmp_path):
+    """What the in-memory index holds then is what a rebuild from the signatures gives: the end of a
+    crawl saves it without the rebuild; once an article is signed again, the rebuild is needed."""
+    store = NewsStore.open(tmp_path / "news.db")
+    index = NearDupIndex(store, NearDupSettings())
+    ids = store_articles(store, dict(BASES))
+    for key, text in BASES.items():
+        index.add(ids[key], text)
+    assert not index.stale_keys
+    index.save_snapshot(rebuild=False)
+    as_it_was = store.index_snapshot()
+    index.save_snapshot(rebuild=True)
+    assert store.index_snapshot() == as_it_was and as_it_was[1] == index.seq
+    index.add(ids["mua_lu_hue"], BASES["cau_rach_mieu"])  # its page changed: signed again
+    assert index.stale_keys
+    index.save_snapshot(rebuild=index.stale_keys)
+    assert not index.stale_keys and store.index_snapshot() != as_it_was
+    store.close()

@@ -393,6 +393,11 @@ class Sketches:
         self.values[ids] = values.astype(SKETCH)  # the low 16 bits
         self.sizes[ids] = sizes
 
+    def any_known(self, ids: np.ndarray) -> bool:
+        """Whether any of ``ids`` has a sketch here already (its signature is being replaced)."""
+        ids = ids[ids < len(self.sizes)]
+        return bool(len(ids) and self.sizes[ids].any())
+
     def may_match(self, signature: Signature, ids: Iterable[int], thresholds: Thresholds) -> list[int]:
         """The ``ids`` that could be near-duplicates of ``signature`` (the unknown ones included).
 
@@ -433,7 +438,10 @@ class Sketches:
         return wanted[~ruled_out].tolist()
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"sketches": self.values, "sizes": self.sizes}
+        """The sketches to save, up to the last article known (not the room grown for the next ones)."""
+        known = np.flatnonzero(self.sizes)
+        end = int(known[-1]) + 1 if len(known) else 0
+        return {"sketches": self.values[:end], "sizes": self.sizes[:end]}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, bytes], num_perm: int) -> Sketches:
