@@ -393,6 +393,10 @@ class Sketches:
         self.values[ids] = values.astype(SKETCH)  # the low 16 bits
         self.sizes[ids] = sizes
 
+    def known(self, article_id: int) -> bool:
+        """Whether ``article_id`` has a sketch here already."""
+        return article_id < len(self.sizes) and bool(self.sizes[article_id])
+
     def any_known(self, ids: np.ndarray) -> bool:
         """Whether any of ``ids`` has a sketch here already (its signature is being replaced)."""
         ids = ids[ids < len(self.sizes)]

@@ -275,7 +275,7 @@ class NearDupIndex:
             anchors = new.anchors  # saved with the signature: the articles to come read them there
         self.seq = self.store.save_signature(article_id, signature, spun, anchors)
         # A replaced signature's old keys stay until the next snapshot: at worst a candidate too many.
-        self.stale_keys = self.stale_keys or self.sketches.any_known(np.array([article_id]))
+        self.stale_keys = self.stale_keys or self.sketches.known(article_id)
         if spin_keys is not None and len(spin_keys):
             keys = np.concatenate([keys, spin_keys])
         self.buckets.add(article_id, keys)
