@@ -23,12 +23,13 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from typing import Any, Union
 
 from crawler.urls import host
-from pipelines.page import Fetched
+from pipelines.page import Fetched, PageOptions, PageResult, process_text
 
 # A text seed: the fields of an extracted article (url, via, site, text, title, author, published).
 TextSeed = dict[str, Any]
@@ -118,6 +119,30 @@ def read_text_seed(path: Path, max_bytes: int, url: str | None = None) -> TextSe
     if url:
         seed.update(url=url, site=site_of(url))
     return seed
+
+
+@dataclass
+class SeedFiles:
+    """Text seed files for a worker to read and process (:func:`process_seed_files`), ``url`` as for
+    :func:`read_text_seed`: a replay's engine then reads no file of them, it writes."""
+
+    paths: list[str]
+    max_bytes: int
+    url: str | None = None
+
+
+def process_seed_files(job: SeedFiles, options: PageOptions) -> list[PageResult]:
+    """Each file of ``job`` read and through :func:`pipelines.page.process_text`; a file that cannot be
+    a seed gives a failure of stage ``seed`` with the reason."""
+    results = []
+    for path in job.paths:
+        try:
+            seed = read_text_seed(Path(path), job.max_bytes, url=job.url)
+        except SeedError as exc:
+            results.append(PageResult("failed", reason=str(exc), stage="seed"))
+            continue
+        results.append(process_text(seed, options))
+    return results
 
 
 def site_of(url: str) -> str | None:

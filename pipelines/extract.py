@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from crawler.seeds import SeedFiles
 from pipelines.neardup.index import NearDupSettings
 from pipelines.page import Fetched, PageOptions, PageResult, SiteRules
 from pipelines.workers import PagePool, PageTimeout, WorkerFailed, give_back_big_buffers, run_job
@@ -106,10 +107,10 @@ class Extractor:
         """The page through :func:`pipelines.page.process_page`; timeouts and crashes come back as failures."""
         return await self._run(page, page.url)
 
-    async def texts(self, seeds: list[dict[str, Any]]) -> list[PageResult]:
-        """Text seeds' fields through :func:`pipelines.page.process_text`, as one job: a seed takes a
-        millisecond, and a job's round trip to a worker costs a fair part of one."""
-        return await self._run(seeds, None)
+    async def seed_files(self, files: SeedFiles) -> list[PageResult]:
+        """Text seed files read and processed by a worker, as one job: a seed takes a millisecond, and a
+        job's round trip to a worker costs a fair part of one."""
+        return await self._run(files, None)
 
     async def _run(self, job: Any, url: str | None) -> Any:
         stats = self.crawler.stats
@@ -121,7 +122,9 @@ class Extractor:
                 reason = f"extraction took longer than EXTRACT_TIMEOUT={self.timeout:g}s; the page was skipped"
             else:
                 reason = f"extraction failed: {exc}"
-            if isinstance(job, list):
+            if isinstance(job, SeedFiles):
+                result = [PageResult("failed", reason=reason) for _ in job.paths]
+            elif isinstance(job, list):
                 result = [PageResult("failed", seed.get("url"), reason=reason) for seed in job]
             else:
                 result = PageResult("failed", url, reason=reason)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Light: no Scrapy, no database; a spawned worker imports this module and these alone.
+from crawler.seeds import SeedFiles, process_seed_files
 from pipelines.page import Fetched, PageOptions, PageResult, extraction, process_page, process_text
 
 if TYPE_CHECKING:
@@ -80,11 +81,13 @@ class WorkerFailed(Exception):
     """The worker raised or died while processing the page."""
 
 
-def run_job(job: Fetched | dict[str, Any] | list[dict[str, Any]], options: PageOptions) -> Any:
-    """A page (:class:`Fetched`) through :func:`process_page`; a text seed's fields (or a list of them)
-    through :func:`process_text`."""
+def run_job(job: Fetched | SeedFiles | dict[str, Any] | list[dict[str, Any]], options: PageOptions) -> Any:
+    """A page (:class:`Fetched`) through :func:`process_page`; text seed files (:class:`SeedFiles`)
+    read and through :func:`process_text`, as a text seed's fields (or a list of them)."""
     if isinstance(job, Fetched):
         return process_page(job, options)
+    if isinstance(job, SeedFiles):
+        return process_seed_files(job, options)
     if isinstance(job, list):
         return [process_text(fields, options) for fields in job]
     return process_text(job, options)

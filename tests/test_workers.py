@@ -206,3 +206,24 @@ async def test_bad_pool_settings_are_refused(db_path: Path) -> None:
         await run_spider(ReplaySpider, db_path, {"EXTRACT_WORKERS": -1}, paths=[str(PAGES)])
     with pytest.raises(ValueError, match="EXTRACT_WORKERS_NICENESS must be between 0 and 19, got 20"):
         await run_spider(ReplaySpider, db_path, {"EXTRACT_WORKERS_NICENESS": 20}, paths=[str(PAGES)])
+
+
+@deferred_f_from_coro_f
+async def test_text_seed_files_are_read_by_the_workers_and_bad_ones_recorded(tmp_path: Path) -> None:
+    """The engine hands a worker the files' paths; what cannot be a seed comes back as a failure with
+    its reason, named by its file, and the others are stored, in order."""
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "a.txt").write_text("URL: https://www.qdnd.vn/a-1\n\nMột đoạn văn bản đủ dài để làm bài báo thử nghiệm.\n",
+                                  encoding="utf-8")
+    (folder / "b.txt").write_bytes(b"")
+    (folder / "c.txt").write_bytes("Văn bản cũ".encode("utf-8") + b"\xff\xfe old bytes")
+    (folder / "d.txt").write_text("Đoạn văn thứ hai đủ dài để làm một bài báo khác hôm nay.\n", encoding="utf-8")
+    db = tmp_path / "news.db"
+    crawler = await run_spider(ReplaySpider, db, {"EXTRACT_WORKERS": 2}, paths=[str(folder)])
+    assert crawler.stats.get_value("extract/ok") == 2 and crawler.stats.get_value("replay/files") == 4
+    urls = [row["url"] for row in Database(db)["articles"].rows_where(order_by="id")]
+    assert urls == ["https://www.qdnd.vn/a-1", "seed:d.txt"]
+    failures = {row["url"]: row["reason"] for row in Database(db)["failures"].rows}
+    assert failures[str(folder / "b.txt")].startswith("empty file")
+    assert failures[str(folder / "c.txt")].startswith("not UTF-8 text")

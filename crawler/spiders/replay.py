@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler.seeds import Seed, SeedError, TextSeed, iter_seed_paths, read_seed, site_of
+from crawler.seeds import (
+    Seed, SeedError, SeedFiles, iter_seed_paths, read_seed, read_text_seed, reader_for, site_of,
+)
 from crawler.spiders.base import ArchiveSpider, in_order
 from pipelines.page import Fetched, PageResult
 
@@ -18,6 +20,8 @@ NOT_AN_ARTICLE = "not an article"
 # Text seeds sent to a worker in one job: a seed takes about a millisecond there, and a
 # round trip to a worker costs a fair part of one.
 TEXT_BATCH = 16
+# A text seed file in :meth:`ReplaySpider.seeds`: a worker reads it.
+TEXT_FILE: Any = object()
 
 
 class ReplaySpider(ArchiveSpider):
@@ -41,34 +45,47 @@ class ReplaySpider(ArchiveSpider):
         return sum(1 for _ in iter_seed_paths(self.paths))
 
     def seeds(self) -> Iterator[tuple[Path, Seed | None]]:
-        """Each seed file read (None: unusable, recorded as a failure)."""
+        """Each seed file: a saved page read (None: unusable, recorded as a failure), or a text seed
+        to be read by a worker (:data:`TEXT_FILE`)."""
         max_bytes = self.settings.getint("SEEDS_MAX_BYTES")
         for path, refused in iter_seed_paths(self.paths):
             self.crawler.stats.inc_value("replay/files")
             try:
                 if refused:
                     raise SeedError(refused)
-                yield path, read_seed(path, max_bytes, url=self.url)
+                if reader_for(path) is read_text_seed:
+                    yield path, TEXT_FILE
+                else:
+                    yield path, read_seed(path, max_bytes, url=self.url)
             except SeedError as exc:
-                logger.error("Skipped seed %s: %s", path, exc)
-                self.report_failure(str(path), "replay", str(exc))
+                self.skipped(path, str(exc))
                 yield path, None
 
+    def skipped(self, path: Path, reason: str) -> None:
+        logger.error("Skipped seed %s: %s", path, reason)
+        self.report_failure(str(path), "replay", reason)
+
     def jobs(self) -> Iterator[tuple[list[tuple[Path, Seed]], Awaitable[Any] | None]]:
-        """The seeds in order, with the work the workers do on them: a saved page alone, text seeds in batches."""
-        texts: list[tuple[Path, TextSeed]] = []
+        """The seeds in order, with the work the workers do on them: a saved page alone, text seed
+        files in batches (the worker reads them: reading them here took a twentieth of the engine)."""
+        texts: list[tuple[Path, Seed]] = []
+        max_bytes = self.settings.getint("SEEDS_MAX_BYTES")
+
+        def batch() -> Awaitable[Any]:
+            return self.extractor.seed_files(SeedFiles([str(path) for path, _ in texts], max_bytes, self.url))
+
         for path, seed in self.seeds():
-            if isinstance(seed, dict):
+            if seed is TEXT_FILE:
                 texts.append((path, seed))
                 if len(texts) < TEXT_BATCH:
                     continue
             if texts:
-                yield texts, self.extractor.texts([text for _, text in texts])
+                yield texts, batch()
                 texts = []
             if isinstance(seed, Fetched):
                 yield [(path, seed)], self.extractor.page(seed)
         if texts:
-            yield texts, self.extractor.texts([text for _, text in texts])
+            yield texts, batch()
 
     async def start(self) -> AsyncIterator[Any]:
         async for seeds, results in in_order(self.jobs(), self.window):
@@ -81,8 +98,10 @@ class ReplaySpider(ArchiveSpider):
         if result.kind == "article":
             if isinstance(seed, Fetched):
                 return self.article_item(result, via="page", site=site_of(result.url))
-            return self.article_item(result, url=seed["url"], via="seed")
-        if result.kind == "failed" and result.stage == "url":  # a saved page that names no URL
+            return self.article_item(result, url=result.fields["url"], via="seed")
+        if result.kind == "failed" and result.stage == "seed":  # a text seed file that cannot be one
+            self.skipped(path, result.reason or "failed")
+        elif result.kind == "failed" and result.stage == "url":  # a saved page that names no URL
             logger.error("Skipped seed %s: %s", path, result.reason)
             self.report_failure(str(path), "replay", result.reason or "failed")
         elif result.kind == "listing":  # a saved page that fails the crawl's test of an article
