@@ -171,8 +171,9 @@ class _Worker:
         # Set here, as soon as it runs: the worker's imports (a fifth of a second of CPU) already
         # leave the core to the engine, which is starting too.
         if niceness:
+            nice = min(os.getpriority(os.PRIO_PROCESS, 0) + niceness, 19)
             try:
-                os.setpriority(os.PRIO_PROCESS, self.process.pid, min(os.getpriority(os.PRIO_PROCESS, 0) + niceness, 19))
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, nice)
             except ProcessLookupError:  # gone already: alive() says so
                 pass
         theirs.close()

@@ -220,7 +220,8 @@ def test_one_permutation_signatures_of_short_texts_estimate_jaccard_without_bias
     assert abs(np.mean(errors)) < 0.01
     # Every bin holds a value of one of the text's own shingles: none is left empty.
     for signature in signed[:20]:
-        assert not np.any(signature.values == np.uint32(0xFFFFFFFF)) and len(set(signature.values.tolist())) <= signature.size
+        assert not np.any(signature.values == np.uint32(0xFFFFFFFF))
+        assert len(set(signature.values.tolist())) <= signature.size
 
 
 def test_a_signature_is_the_smallest_hash_of_each_bin():

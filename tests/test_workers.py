@@ -214,8 +214,8 @@ async def test_text_seed_files_are_read_by_the_workers_and_bad_ones_recorded(tmp
     its reason, named by its file, and the others are stored, in order."""
     folder = tmp_path / "seeds"
     folder.mkdir()
-    (folder / "a.txt").write_text("URL: https://www.qdnd.vn/a-1\n\nMột đoạn văn bản đủ dài để làm bài báo thử nghiệm.\n",
-                                  encoding="utf-8")
+    text = "Một đoạn văn bản đủ dài để làm bài báo thử nghiệm.\n"
+    (folder / "a.txt").write_text(f"URL: https://www.qdnd.vn/a-1\n\n{text}", encoding="utf-8")
     (folder / "b.txt").write_bytes(b"")
     (folder / "c.txt").write_bytes("Văn bản cũ".encode("utf-8") + b"\xff\xfe old bytes")
     (folder / "d.txt").write_text("Đoạn văn thứ hai đủ dài để làm một bài báo khác hôm nay.\n", encoding="utf-8")
