@@ -150,7 +150,7 @@ class NearDupIndex:
         changed = {name: (stored.get(name), value) for name, value in wanted.items() if stored.get(name) != value}
         if set(changed) == {"shingle_hash"}:  # this version's hash, no setting changed: nothing to ask
             total = self.store.signed_count()
-            logger.warning("Near-duplicates: the %d signatures in NEWS_DB hash their shingles another way (%s): "
+            logger.warning("Near-duplicates: the %d signatures in NEWS_DB were made another way (%s): "
                            "signing them again, once (links and stories stay)", total, changed["shingle_hash"][0])
             self.sign_again(progress_logger(total))
             return
