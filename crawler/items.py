@@ -39,6 +39,7 @@ class ArticleItem:
     signature: bytes | None = None
     shingles: int | None = None
     band_keys: bytes | None = None
+    signed_with: str | None = None  # how (pipelines.neardup.minhash.signing): the writer checks it
     # The spun-copy signal (pipelines/neardup/spin.py): the MinHash of the article's anchors
     # (numbers, dates, names), how many anchors it has, and their LSH band keys (uint64).
     anchors: bytes | None = None

@@ -22,7 +22,7 @@ from typing import Any
 
 from crawler.urls import clean_url, host, on_domain, same_site, url_says_article
 from pipelines.compression import GzipTooLarge, GzipTruncated, gunzip_page
-from pipelines.neardup.minhash import Banding, Signer
+from pipelines.neardup.minhash import Banding, Signer, signing
 from pipelines.neardup.spin import SpinSigner, anchors
 from pipelines.pageinfo import Links, canonical_url, classify_page, page_links
 from pipelines.vietnamese.encoding import decode_page
@@ -262,6 +262,7 @@ def process_text(fields: dict[str, Any], options: PageOptions, url: str | None =
         signer, banding, spin_signer = _signing(options.neardup)
         signature = signer.sign(text)
         normalized["signature"] = signature.to_blob()
+        normalized["signed_with"] = signing(*options.neardup)
         normalized["shingles"] = signature.size
         normalized["band_keys"] = banding.keys(signature.values[None, :])[0].tobytes()
         # The spun-copy signal: its anchors' MinHash and bands (none with too few anchors).

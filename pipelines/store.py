@@ -316,6 +316,15 @@ class StorePipeline:
         index = self.neardup
         assert index is not None
         article_id, blob = adapter["article_id"], adapter.get("signature")
+        if blob is not None and adapter.get("signed_with") != index.signed_with:
+            # A worker of another version or other NEARDUP_* settings (a distributed crawl): its
+            # signature would not compare with the others.
+            if not self.crawler.stats.get_value("neardup/signed_here"):
+                logger.warning("Near-duplicates: a record signed another way (%s, here %s): signed again "
+                               "here; run one version and one set of NEARDUP_* settings on every machine",
+                               adapter.get("signed_with") or "by an earlier version", index.signed_with)
+            self.crawler.stats.inc_value("neardup/signed_here")
+            blob = None
         if blob is None:  # a record made without signing (NEARDUP_ENABLED was off in the workers)
             story_id, matches = index.add(article_id, adapter.get("text") or "")
         else:

@@ -148,3 +148,24 @@ def test_a_failing_update_keeps_the_search_rows_queued_before_it(writer, monkeyp
     pipeline.store.commit()
     assert committed(db_path, "SELECT count(*) FROM articles_fts") == 2
     assert committed(db_path, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'doan moi'") == 0  # folded
+
+
+def test_a_record_signed_another_way_is_signed_again_by_the_writer(writer, caplog):
+    """A worker of another version or other NEARDUP_* settings (a distributed crawl): its signature
+    is not used; the writer signs the text itself, and says so once."""
+    from pipelines.neardup.minhash import Signer
+
+    pipeline, db_path = writer
+    own = record("https://a.example/own", TEXTS[0])
+    pipeline.process_item(own)
+    assert own.signed_with == pipeline.neardup.signed_with
+    for number, signed_with in enumerate(["syllable-blake2b num_perm=128 shingle_size=3 candidate_threshold=0.25",
+                                          None]):
+        other = record(f"https://a.example/other-{number}", TEXTS[1 + number], signed_with=signed_with,
+                       signature=bytes(512))
+        pipeline.process_item(other)
+        sql = f"SELECT hex(signature) FROM neardup_signatures WHERE article_id = {other.article_id}"
+        stored = committed(db_path, sql)
+        assert bytes.fromhex(stored) == Signer().sign(other.text).to_blob()
+    assert pipeline.crawler.stats.get_value("neardup/signed_here") == 2
+    assert caplog.text.count("a record signed another way") == 1

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pipelines.neardup.bucket_index import BucketIndex, Sketches, narrow_keys
 from pipelines.neardup.minhash import (
-    LEGACY_SHINGLE_HASH, SHINGLE_HASH, Banding, Match, Signature, Signer, Thresholds, find_matches,
+    LEGACY_SHINGLE_HASH, SHINGLE_HASH, Banding, Match, Signature, Signer, Thresholds, find_matches, signing,
 )
 from pipelines.neardup.spin import (
     MIN_ANCHORS, SpinSignature, SpinSigner, SpinText, SpinThresholds, find_spun, keep_same_event,
@@ -103,6 +103,10 @@ class NearDupSettings:
                 )
         return values
 
+    def signing(self) -> str:
+        """How these settings sign (:func:`~pipelines.neardup.minhash.signing`)."""
+        return signing(self.num_perm, self.shingle_size, self.candidate_threshold)
+
     def index_config(self) -> dict[str, str]:
         """What the stored signatures and buckets depend on; thresholds may change freely."""
         return {
@@ -126,6 +130,7 @@ class NearDupIndex:
     def __init__(self, store: NewsStore, settings: NearDupSettings) -> None:
         self.store = store
         self.settings = settings
+        self.signed_with = settings.signing()  # a record signed otherwise is signed here again
         self.signer = Signer(settings.num_perm, settings.shingle_size)
         self.banding = Banding(settings.num_perm, settings.candidate_threshold)
         self.spin_signer = SpinSigner()

@@ -65,6 +65,13 @@ def shingles(text: str, size: int) -> set[str]:
 # (signatures made otherwise are signed again when the writer opens: NearDupIndex.check_config).
 # Before one-permutation hashing (Signer.sign), "syllable-blake2b": 128 affine permutations.
 SHINGLE_HASH = "syllable-blake2b-oph"
+
+
+def signing(num_perm: int, shingle_size: int, candidate_threshold: float) -> str:
+    """What a signature and its band keys depend on, in one string: a record carries it, and the
+    writer takes a record's signature only when it signs the same way (a worker of another version
+    or other ``NEARDUP_*`` settings, in a distributed crawl, would otherwise link nonsense)."""
+    return f"{SHINGLE_HASH} num_perm={num_perm} shingle_size={shingle_size} candidate_threshold={candidate_threshold}"
 # Before it, SHA-1 of each shingle's text (what neardup_config without the name means).
 LEGACY_SHINGLE_HASH = "sha1"
 # Syllables whose hash a process keeps: Vietnamese news uses a few tens of thousands (names and
