@@ -29,8 +29,8 @@ STORE_PAGES = True
 EXTRACT_WORKERS = 2
 # Seconds one page may take to extract; a slower page is recorded as a failure and its worker replaced.
 EXTRACT_TIMEOUT = 60.0
-# Niceness the workers add to their own (0-19): every page and record passes through the engine, the
-# one process that fetches and writes, so it never waits behind a worker for a core (0: no difference).
+# Niceness of the workers above the engine's (0-19): every page and record passes through the engine,
+# the one process that fetches and writes, so it never waits behind a worker for a core (0: the same).
 EXTRACT_WORKERS_NICENESS = 10
 # Items with fewer words than this after cleaning are dropped as empty.
 NORMALIZE_MIN_WORDS = 1

@@ -124,8 +124,6 @@ class Extractor:
                 reason = f"extraction failed: {exc}"
             if isinstance(job, SeedFiles):
                 result = [PageResult("failed", reason=reason) for _ in job.paths]
-            elif isinstance(job, list):
-                result = [PageResult("failed", seed.get("url"), reason=reason) for seed in job]
             else:
                 result = PageResult("failed", url, reason=reason)
         for one in result if isinstance(result, list) else [result]:

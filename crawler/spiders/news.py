@@ -128,22 +128,21 @@ class NewsSpider(ArchiveSpider):
 
     def _configure(self, crawler: Any) -> None:
         """The sites, ``since``, site locks, download slots and frontier of this crawl."""
-        spider = self
         try:
-            spider.sites = spider.select_sites(crawler.settings.get("SITES_FILE"))
-            spider.since = parse_since(spider.since_arg)
+            self.sites = self.select_sites(crawler.settings.get("SITES_FILE"))
+            self.since = parse_since(self.since_arg)
         except (SitesError, ValueError) as exc:
             logger.critical("%s", exc)
             raise
         if is_worker(crawler):  # many workers crawl the same sites: Redis shares the run, not a lock
-            keys = Keys.from_settings(crawler.settings).for_scope(spider.scope)
-            spider._ledger = SharedLedger(connect(crawler.settings), keys)
+            keys = Keys.from_settings(crawler.settings).for_scope(self.scope)
+            self._ledger = SharedLedger(connect(crawler.settings), keys)
         elif not crawler.settings.getint("CRAWL_RUN_ID"):  # by hand: the scheduler's crawls hold their locks
-            spider.sites = spider.lock_sites(state_dir(crawler.settings))
-        spider.extractor.use_sites(spider.sites)  # this run's sites, with their -a overrides
+            self.sites = self.lock_sites(state_dir(crawler.settings))
+        self.extractor.use_sites(self.sites)  # this run's sites, with their -a overrides
         # Settings are frozen after from_crawler: give each site its download slot.
         slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
-        for site in spider.sites:
+        for site in self.sites:
             slots.setdefault(site.name, {"concurrency": site.concurrency, "delay": site.delay})
         crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
         # Scrapy's HTTP/1.1 pool keeps CONCURRENT_REQUESTS_PER_DOMAIN connections to a host alive:
@@ -151,8 +150,8 @@ class NewsSpider(ArchiveSpider):
         widest = max((slot.get("concurrency", 0) for slot in slots.values()), default=0)
         if widest > crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"):
             crawler.settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", widest, priority="spider")
-        spider.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
-        spider.frontier = Frontier(crawler, spider.article_request, crawler.settings.getint("NEWS_SCHEDULER_MAX"))
+        self.pattern_limit = crawler.settings.getint("NEWS_PATTERN_LIMIT", 30)
+        self.frontier = Frontier(crawler, self.article_request, crawler.settings.getint("NEWS_SCHEDULER_MAX"))
 
     @property
     def scope(self) -> str:

@@ -99,11 +99,9 @@ class ReplaySpider(ArchiveSpider):
             if isinstance(seed, Fetched):
                 return self.article_item(result, via="page", site=site_of(result.url))
             return self.article_item(result, url=result.fields["url"], via="seed")
-        if result.kind == "failed" and result.stage == "seed":  # a text seed file that cannot be one
+        # A text seed file that cannot be one, or a saved page that names no URL.
+        if result.kind == "failed" and result.stage in ("seed", "url"):
             self.skipped(path, result.reason or "failed")
-        elif result.kind == "failed" and result.stage == "url":  # a saved page that names no URL
-            logger.error("Skipped seed %s: %s", path, result.reason)
-            self.report_failure(str(path), "replay", result.reason or "failed")
         elif result.kind == "listing":  # a saved page that fails the crawl's test of an article
             reason = f"{NOT_AN_ARTICLE}: {result.reason}"
             logger.warning("Skipped %s: %s", path, reason)

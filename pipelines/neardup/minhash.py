@@ -65,13 +65,6 @@ def shingles(text: str, size: int) -> set[str]:
 # (signatures made otherwise are signed again when the writer opens: NearDupIndex.check_config).
 # Before one-permutation hashing (Signer.sign), "syllable-blake2b": 128 affine permutations.
 SHINGLE_HASH = "syllable-blake2b-oph"
-
-
-def signing(num_perm: int, shingle_size: int, candidate_threshold: float) -> str:
-    """What a signature and its band keys depend on, in one string: a record carries it, and the
-    writer takes a record's signature only when it signs the same way (a worker of another version
-    or other ``NEARDUP_*`` settings, in a distributed crawl, would otherwise link nonsense)."""
-    return f"{SHINGLE_HASH} num_perm={num_perm} shingle_size={shingle_size} candidate_threshold={candidate_threshold}"
 # Before it, SHA-1 of each shingle's text (what neardup_config without the name means).
 LEGACY_SHINGLE_HASH = "sha1"
 # Syllables whose hash a process keeps: Vietnamese news uses a few tens of thousands (names and
@@ -81,6 +74,13 @@ _syllable_hash: dict[str, int] = {}
 # Shingle hash: each syllable's 64-bit hash times this, plus the next one's (a polynomial in the
 # hashes, so that order counts), then the splitmix64 finalizer.
 _STEP = np.uint64(0x9E3779B97F4A7C15)
+
+
+def signing(num_perm: int, shingle_size: int, candidate_threshold: float) -> str:
+    """What a signature and its band keys depend on, in one string: a record carries it, and the
+    writer takes a record's signature only when it signs the same way (a worker of another version
+    or other ``NEARDUP_*`` settings, in a distributed crawl, would otherwise link nonsense)."""
+    return f"{SHINGLE_HASH} num_perm={num_perm} shingle_size={shingle_size} candidate_threshold={candidate_threshold}"
 
 
 def _hashes_of(words: list[str]) -> np.ndarray:
@@ -117,10 +117,15 @@ def sorted_firsts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``np.unique`` without its overheads, which cost more than the work on the few hundred values of a
     text's shingles or of a bucket lookup (3 against 31 µs)."""
     values = np.sort(values)
+    return values, run_starts(values)
+
+
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """A mask of the first place of each run of equal values in sorted ``values``."""
     first = np.empty(len(values), bool)
     first[:1] = True
     np.not_equal(values[1:], values[:-1], out=first[1:])
-    return values, first
+    return first
 
 
 def sorted_distinct(values: np.ndarray) -> np.ndarray:
@@ -239,9 +244,7 @@ class Signer:
         # The bin of a hash: its top 32 bits scaled to num_perm, so bins rise with the sorted hashes
         # and the first hash of each run of equal bins is the bin's smallest.
         bins = ((hashed >> _SHIFT_32) * np.uint64(self.num_perm) >> _SHIFT_32).astype(np.intp)
-        first = np.empty(len(bins), bool)
-        first[0] = True
-        np.not_equal(bins[1:], bins[:-1], out=first[1:])
+        first = run_starts(bins)
         filled = bins[first]
         values[filled] = hashed[first].astype(np.uint32)  # the low 32 bits
         if len(filled) < self.num_perm:
